@@ -1,0 +1,66 @@
+"""Behaviour every task dataset shares: path checks that name the fix, and
+skip-and-count of bad images."""
+import os.path as osp
+from typing import List, Tuple
+
+from mmengine.logging import MMLogger
+
+from hrnet_tasks.datasets.transforms.loading import BadImageError
+
+
+class DataPathError(FileNotFoundError):
+    """A data root or annotation file that does not exist, with the command that makes it."""
+
+
+class CheckedDatasetMixin:
+    """Mixed into every task dataset (before the mmengine/mmpretrain base class).
+
+    * :meth:`check_paths` runs from the dataset config alone, so ``tools/train.py``
+      can report a missing data root before any model is built.
+    * ``__getitem__`` skips undecodable images in training when
+      ``skip_bad_images`` is set, counting them. In test mode a bad image always
+      raises: substituting another sample would count it twice in the metric.
+    """
+
+    PREPARE_HINT = ''
+    skip_bad_images: bool = False
+    num_skipped_images: int = 0
+
+    @classmethod
+    def required_paths(cls, data_root: str = '', data_prefix='', ann_file: str = '',
+                       **_) -> List[Tuple[str, str]]:
+        paths = [('data root', data_root)] if data_root else []
+        prefixes = data_prefix.values() if isinstance(data_prefix, dict) else [data_prefix]
+        paths += [('image folder', osp.join(data_root, p)) for p in prefixes if p]
+        if ann_file:
+            paths.append(('annotation file', osp.join(data_root, ann_file)))
+        return paths
+
+    @classmethod
+    def check_paths(cls, **dataset_cfg):
+        for what, path in cls.required_paths(**dataset_cfg):
+            if not osp.exists(path):
+                raise DataPathError(f'{cls.__name__}: {what} not found: {path!r}. {cls.PREPARE_HINT}')
+
+    def __getitem__(self, idx: int) -> dict:
+        if not self._fully_initialized:
+            self.full_init()
+        for _ in range(self.max_refetch + 1):
+            try:
+                data = self.prepare_data(idx)
+            except BadImageError as err:
+                if self.test_mode or not self.skip_bad_images:
+                    raise
+                self.num_skipped_images += 1
+                MMLogger.get_current_instance().warning(
+                    f'skipped bad image #{self.num_skipped_images} in this worker: {err.filename}')
+                idx = self._rand_another()
+                continue
+            if data is None:  # a transform asked for another sample
+                if self.test_mode:
+                    raise RuntimeError(f'the test pipeline returned no data for sample {idx}')
+                idx = self._rand_another()
+                continue
+            return data
+        raise RuntimeError(f'no valid sample after {self.max_refetch} retries; '
+                           'check the dataset for bad images')

@@ -1,0 +1,3 @@
+from .loading import BadImageError, LoadImage
+
+__all__ = ['BadImageError', 'LoadImage']

@@ -1,0 +1,11 @@
+from .checkpoint import allow_checkpoint_types, atomic_save, load_checkpoint_file
+from .hooks import RankConsistencyHook, RNGStateHook
+from .optim_wrapper import AmpOptimWrapper
+from .runner import Runner
+
+# mmengine's own loaders (resume, load_from, Pretrained init) call torch.load with
+# the weights_only default; allow-list the types its checkpoints contain.
+allow_checkpoint_types()
+
+__all__ = ['AmpOptimWrapper', 'RNGStateHook', 'RankConsistencyHook', 'Runner',
+           'allow_checkpoint_types', 'atomic_save', 'load_checkpoint_file']

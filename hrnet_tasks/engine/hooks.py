@@ -1,0 +1,61 @@
+"""Hooks that make resume exact and distributed runs checkable."""
+import hashlib
+import json
+import os.path as osp
+
+import torch
+from mmengine.dist import all_gather_object, get_rank, get_world_size, is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from hrnet_tasks.engine.checkpoint import rng_state, set_rng_state
+from hrnet_tasks.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RNGStateHook(Hook):
+    """Store the Python/NumPy/torch RNG states in checkpoints and restore them on resume.
+
+    mmengine reseeds on resume, so anything drawn in the main process (batch
+    Mixup/CutMix, dataloading with ``num_workers=0``) would otherwise repeat the
+    first epoch's random stream after a resume instead of continuing it.
+    """
+
+    priority = 'VERY_LOW'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict):
+        checkpoint['rng_state'] = rng_state()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict):
+        if runner._resume:  # a `load_from` fine-tune starts a fresh random stream
+            set_rng_state(checkpoint.get('rng_state'))
+
+
+def parameter_digest(model: torch.nn.Module) -> str:
+    model = model.module if is_model_wrapper(model) else model
+    digest = hashlib.sha1()
+    for name, param in model.named_parameters():
+        digest.update(name.encode())
+        digest.update(param.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@HOOKS.register_module()
+class RankConsistencyHook(Hook):
+    """After every training epoch, check that all ranks hold identical parameters.
+
+    A divergence (a rank that skipped a step, an unsynchronised parameter)
+    otherwise only shows up as a mysteriously worse model. Rank 0 writes the
+    digests to ``<work_dir>/rank_param_digests.json``.
+    """
+
+    def after_train_epoch(self, runner):
+        if get_world_size() == 1:
+            return
+        digests = all_gather_object(parameter_digest(runner.model))
+        if is_main_process():
+            with open(osp.join(runner.work_dir, 'rank_param_digests.json'), 'w') as f:
+                json.dump(dict(epoch=runner.epoch, digests=digests), f)
+        if len(set(digests)) != 1:
+            raise RuntimeError(f'rank {get_rank()}: parameters differ across ranks after epoch '
+                               f'{runner.epoch}: {digests}')

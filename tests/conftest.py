@@ -1,0 +1,42 @@
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_DATA = osp.join(ROOT, '..', 'shared', 'data')
+TINY = osp.join(ROOT, 'data', 'tiny')
+
+from hrnet_tasks.utils import register_all_modules  # noqa: E402
+
+register_all_modules()
+
+
+@pytest.fixture(scope='session')
+def tiny_data():
+    """data/tiny made by data_prep/make_tiny.py (generated once, reused)."""
+    if not osp.isfile(osp.join(TINY, 'cls', 'meta', 'val.txt')):
+        subprocess.run([sys.executable, osp.join(ROOT, 'data_prep', 'make_tiny.py'),
+                        '--out', TINY], check=True)
+    return TINY
+
+
+@pytest.fixture
+def shared_data():
+    if not osp.isdir(SHARED_DATA):
+        pytest.skip(f'real-data samples not found at {SHARED_DATA} (../shared/data beside the repo)')
+    return SHARED_DATA
+
+
+def run_tool(*args, env=None, timeout=900, nproc=None):
+    """Run a tools/*.py script (optionally under torchrun) from the repo root."""
+    cmd = [sys.executable]
+    if nproc:
+        cmd += ['-m', 'torch.distributed.run', f'--nproc_per_node={nproc}', '--master_port',
+                str(29500 + os.getpid() % 1000)]
+    cmd += list(args)
+    full_env = dict(os.environ, OMP_NUM_THREADS='1' if nproc else os.environ.get('OMP_NUM_THREADS', '2'))
+    full_env.update(env or {})
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
