@@ -26,14 +26,15 @@ def main(argv=None):
     register_all_modules()
     from hrnet_tasks.datasets import DataPathError
     from hrnet_tasks.engine import Runner
-    from hrnet_tasks.engine.launch import ConfigError, check_data, load_config
+    from hrnet_tasks.errors import ConfigError
+    from hrnet_tasks.engine.launch import check_data, load_config
     try:
         cfg = load_config(args)
         if not osp.isfile(args.checkpoint):
             raise ConfigError(f'checkpoint not found: {args.checkpoint}')
         check_data(cfg, splits=('test', ))
-    except (ConfigError, DataPathError, KeyError) as err:
-        sys.exit(f'error: {err.args[0] if isinstance(err, KeyError) else err}')
+    except (ConfigError, DataPathError) as err:
+        sys.exit(f'error: {err}')
     cfg.load_from = args.checkpoint
     cfg.resume = False
     cfg.setdefault('test_cfg', {})
@@ -44,7 +45,10 @@ def main(argv=None):
         evaluator = cfg.test_evaluator
         evaluator = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
         cfg.test_evaluator = evaluator + [dict(type='DumpResults', out_file_path=args.out)]
-    runner = Runner.from_cfg(cfg)
+    try:
+        runner = Runner.from_cfg(cfg)
+    except ConfigError as err:
+        sys.exit(f'error: {err}')
     metrics = runner.test()
     return metrics
 

@@ -34,15 +34,19 @@ def main(argv=None):
     register_all_modules()
     from hrnet_tasks.datasets import DataPathError
     from hrnet_tasks.engine import Runner
-    from hrnet_tasks.engine.launch import ConfigError, apply_train_args, check_data, load_config
+    from hrnet_tasks.errors import ConfigError
+    from hrnet_tasks.engine.launch import apply_train_args, check_data, load_config
     try:
         cfg = load_config(args)
         apply_train_args(cfg, args)
         check_data(cfg, splits=('train', 'val'))
-    except (ConfigError, DataPathError, KeyError) as err:
-        sys.exit(f'error: {err.args[0] if isinstance(err, KeyError) else err}')
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+        runner = Runner.from_cfg(cfg)
+    except (ConfigError, DataPathError) as err:
+        sys.exit(f'error: {err}')
+    try:
+        runner.train()
+    except ConfigError as err:  # e.g. --load-from a checkpoint of another arch
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

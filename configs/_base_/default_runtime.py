@@ -10,7 +10,7 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 custom_hooks = [
-    dict(type='RNGStateHook'),
+    dict(type='ExactResumeHook'),
     dict(type='RankConsistencyHook'),
 ]
 env_cfg = dict(

@@ -1,5 +1,5 @@
 from .checkpoint import allow_checkpoint_types, atomic_save, load_checkpoint_file
-from .hooks import RankConsistencyHook, RNGStateHook
+from .hooks import ExactResumeHook, RankConsistencyHook
 from .optim_wrapper import AmpOptimWrapper
 from .runner import Runner
 
@@ -7,5 +7,5 @@ from .runner import Runner
 # the weights_only default; allow-list the types its checkpoints contain.
 allow_checkpoint_types()
 
-__all__ = ['AmpOptimWrapper', 'RNGStateHook', 'RankConsistencyHook', 'Runner',
+__all__ = ['AmpOptimWrapper', 'ExactResumeHook', 'RankConsistencyHook', 'Runner',
            'allow_checkpoint_types', 'atomic_save', 'load_checkpoint_file']

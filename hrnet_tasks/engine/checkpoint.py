@@ -2,10 +2,15 @@
 
 torch >= 2.6 refuses to unpickle anything but tensors and plain containers
 unless the types are allow-listed. mmengine 0.10.7 writes its message hub
-(``HistoryBuffer`` holding numpy arrays), numpy scalars and RNG states into
-every checkpoint and then ``torch.load``s them with the default, so its own
-``resume`` fails. We allow-list exactly the types mmengine and this project
-write; anything else in a file still fails to load, as it should.
+(``HistoryBuffer`` objects holding NumPy arrays and bound methods, which pickle
+through ``getattr``) and NumPy scalars into every checkpoint, then
+``torch.load``s them with the default, so its own ``resume`` fails.
+
+Our checkpoints avoid the problem at the source: ``ExactResumeHook`` turns
+those objects into plain data before saving and back after loading. For files
+written by other mmengine projects (e.g. mmpretrain/mmpose releases carrying
+NumPy values in their meta) we allow-list HistoryBuffer and the NumPy
+array/scalar reconstructors, never ``getattr`` or arbitrary classes.
 """
 import os
 import os.path as osp
@@ -58,15 +63,57 @@ def atomic_save(obj: Any, path: str):
     os.replace(tmp, path)
 
 
+_BUFFER_TAG = '__history_buffer__'
+
+
+def encode_history_buffer(buffer):
+    if not isinstance(buffer, HistoryBuffer):
+        return buffer
+    log, count = buffer.data
+    return {_BUFFER_TAG: True, 'log_history': log.tolist(), 'count_history': count.tolist(),
+            'max_length': buffer.max_length}
+
+
+def decode_history_buffer(value):
+    if isinstance(value, dict) and value.get(_BUFFER_TAG):
+        return HistoryBuffer(value['log_history'], value['count_history'], value['max_length'])
+    return value
+
+
+def to_plain_data(obj):
+    """NumPy arrays to tensors and NumPy scalars to Python scalars, recursively.
+
+    Dicts and lists are updated in place (so a state dict keeps its type and
+    ``_metadata``); tuples are rebuilt.
+    """
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(obj))
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            obj[key] = to_plain_data(value)
+    elif isinstance(obj, list):
+        obj[:] = [to_plain_data(v) for v in obj]
+    elif isinstance(obj, tuple) and not hasattr(obj, '_fields'):
+        return tuple(to_plain_data(v) for v in obj)
+    return obj
+
+
 def rng_state() -> dict:
-    return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return dict(python=random.getstate(), torch=torch.get_rng_state(),
+                numpy=dict(kind=kind, keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos),
+                           has_gauss=int(has_gauss), gauss=float(gauss)))
 
 
 def set_rng_state(state: Optional[dict]):
     if not state:
         return
     random.setstate(_to_tuple(state['python']))
-    np.random.set_state(state['numpy'])
+    np_state = state['numpy']
+    np.random.set_state((np_state['kind'], np_state['keys'].numpy().astype(np.uint32),
+                         np_state['pos'], np_state['has_gauss'], np_state['gauss']))
     torch.set_rng_state(state['torch'])
 
 

@@ -8,25 +8,38 @@ from mmengine.dist import all_gather_object, get_rank, get_world_size, is_main_p
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from hrnet_tasks.engine.checkpoint import rng_state, set_rng_state
+from hrnet_tasks.engine.checkpoint import (decode_history_buffer, encode_history_buffer, rng_state,
+                                           set_rng_state, to_plain_data)
 from hrnet_tasks.registry import HOOKS
 
 
 @HOOKS.register_module()
-class RNGStateHook(Hook):
-    """Store the Python/NumPy/torch RNG states in checkpoints and restore them on resume.
+class ExactResumeHook(Hook):
+    """Make checkpoints plain data and resumes exact.
 
-    mmengine reseeds on resume, so anything drawn in the main process (batch
-    Mixup/CutMix, dataloading with ``num_workers=0``) would otherwise repeat the
-    first epoch's random stream after a resume instead of continuing it.
+    * Before saving, the message hub's ``HistoryBuffer`` objects (which pickle
+      bound methods through ``getattr``) become plain dicts and every NumPy
+      value becomes a tensor or Python scalar, so the file loads with
+      ``torch.load(weights_only=True)`` and no allow-list at all.
+    * The Python/NumPy/torch RNG states are saved too and restored on resume:
+      mmengine reseeds on resume, so anything drawn in the main process (batch
+      Mixup/CutMix, loading with ``num_workers=0``) would otherwise replay the
+      first epoch's random stream instead of continuing it.
     """
 
-    priority = 'VERY_LOW'
+    priority = 'VERY_LOW'  # after every hook that adds to the checkpoint
 
     def before_save_checkpoint(self, runner, checkpoint: dict):
         checkpoint['rng_state'] = rng_state()
+        hub = checkpoint.get('message_hub')
+        if hub and 'log_scalars' in hub:
+            hub['log_scalars'] = {k: encode_history_buffer(v) for k, v in hub['log_scalars'].items()}
+        to_plain_data(checkpoint)
 
     def after_load_checkpoint(self, runner, checkpoint: dict):
+        hub = checkpoint.get('message_hub')
+        if hub and 'log_scalars' in hub:
+            hub['log_scalars'] = {k: decode_history_buffer(v) for k, v in hub['log_scalars'].items()}
         if runner._resume:  # a `load_from` fine-tune starts a fresh random stream
             set_rng_state(checkpoint.get('rng_state'))
 

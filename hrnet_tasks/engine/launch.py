@@ -16,10 +16,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from hrnet_tasks import registry as R
-
-
-class ConfigError(ValueError):
-    """A config or command-line mistake, reported as one line by the tools."""
+from hrnet_tasks.errors import ConfigError
 
 
 def add_common_args(parser: argparse.ArgumentParser):
@@ -96,7 +93,7 @@ def check_cfg_options(cfg: Config, options: dict):
     """Reject ``--cfg-options`` keys that the config or the target class does not know."""
     for key in options:
         parts = key.split('.')
-        node: Any = cfg
+        node: Any = cfg.to_dict()
         for depth, part in enumerate(parts):
             path = '.'.join(parts[:depth + 1])
             last = depth == len(parts) - 1

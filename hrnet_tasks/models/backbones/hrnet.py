@@ -25,6 +25,7 @@ from mmengine.model import BaseModule
 from mmpretrain.models.backbones.resnet import BasicBlock, Bottleneck
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from hrnet_tasks.errors import UnknownArchError
 from hrnet_tasks.registry import MODELS
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
@@ -205,7 +206,7 @@ class HRNet(BaseModule):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
         if extra is None:
             if arch not in ARCH_SETTINGS:
-                raise KeyError(f'Unknown HRNet arch {arch!r}; valid archs: '
+                raise UnknownArchError(f'Unknown HRNet arch {arch!r}; valid archs: '
                                f'{", ".join(ARCH_SETTINGS)} (or pass a custom `extra` dict).')
             extra = ARCH_SETTINGS[arch]
         else:
