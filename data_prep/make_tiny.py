@@ -11,6 +11,7 @@ each image once.
 import argparse
 import os
 import os.path as osp
+import sys
 
 import cv2
 import numpy as np
@@ -76,17 +77,36 @@ def make_cls(out: str, seed: int = 0, size: int = 64, train_per_class: int = 50,
     return root
 
 
+# task -> function(out_dir, seed) returning the task's data root
 MAKERS = {'cls': make_cls}
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from tiny_seg import make_seg  # noqa: E402
+
+MAKERS['seg'] = make_seg
+from tiny_pose import make_pose  # noqa: E402
+
+MAKERS['pose'] = make_pose
+DONE_MARKER = 'DONE'
+
+
+def is_made(out: str, task: str) -> bool:
+    return osp.isfile(osp.join(out, task, DONE_MARKER))
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default='data/tiny')
     parser.add_argument('--tasks', nargs='+', default=list(MAKERS), choices=list(MAKERS))
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--force', action='store_true', help='regenerate existing data')
     args = parser.parse_args(argv)
     for task in args.tasks:
+        if is_made(args.out, task) and not args.force:
+            print(f'tiny {task} data already in {osp.join(args.out, task)} (--force to redo)')
+            continue
         root = MAKERS[task](args.out, seed=args.seed)
+        open(osp.join(args.out, task, DONE_MARKER), 'w').close()
         print(f'wrote tiny {task} data to {root}')
 
 

@@ -11,6 +11,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner as MMEngineRunner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
+from hrnet_tasks.errors import ConfigError
 from hrnet_tasks.registry import RUNNERS
 
 
@@ -18,9 +19,17 @@ def check_hrnet_archs(model, state: Mapping, source: str):
     """Fail with a readable message when ``state`` holds another HRNet arch than ``model``."""
     from hrnet_tasks.models.backbones.hrnet import HRNet
     from hrnet_tasks.models.convert import check_arch_matches
+    from hrnet_tasks.models.convert import infer_hrnet_extra
     for name, module in model.named_modules():
-        if isinstance(module, HRNet):
-            check_arch_matches(module.extra, state, f'{name}.' if name else '', source)
+        if not isinstance(module, HRNet):
+            continue
+        prefix = f'{name}.' if name else ''
+        if prefix and infer_hrnet_extra(state, prefix) is None and infer_hrnet_extra(state) is not None:
+            # backbone keys without the model prefix: an unconverted official/timm file
+            raise ConfigError(
+                f'{source} holds HRNet weights in the official/timm layout (no {prefix!r} prefix); '
+                'convert it first: python tools/convert_checkpoint.py --src official|timm IN OUT')
+        check_arch_matches(module.extra, state, prefix, source)
 
 
 def init_cpu_process_group(launcher: str):

@@ -15,6 +15,7 @@ from typing import Dict, List, Mapping, Optional
 
 import torch
 
+from hrnet_tasks.errors import ConfigError
 from hrnet_tasks.models.backbones.hrnet import ARCH_SETTINGS, arch_name
 
 SOURCES = ('official', 'timm', 'mmpretrain')
@@ -219,7 +220,7 @@ def check_arch_matches(model_extra: dict, state: Mapping[str, torch.Tensor], pre
             name == 'custom' and _stage_table(found) != _stage_table(model_extra)):
         advice = (f'Use the config of that arch (configs/cls/hrnet_{name}.py)' if name != 'custom'
                   else f'Build the backbone with extra={_stage_table(found)}')
-        raise ValueError(
+        raise ConfigError(
             f'HRNet arch mismatch: {source} holds HRNet {describe_extra(found)} but the model '
             f'is HRNet {describe_extra(model_extra)}. {advice} or use a checkpoint of this '
             f'arch. Known archs: {", ".join(ARCH_SETTINGS)}.')

@@ -27,6 +27,15 @@ HEAD_CONV_BIASES = 256 + 512 + 1024 + 2048  # the four official head conv biases
 SMALL = 'w18_small_v1'  # C = 16: branches 16/32/64/128
 
 
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    """On 2 shared cores, 2 OpenMP threads run ~20x slower once another process is busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def seeded():
     """Model init draws from the global RNG: make every test see the same weights."""

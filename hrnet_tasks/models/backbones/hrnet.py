@@ -21,11 +21,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, constant_init, kaiming_init
 from mmpretrain.models.backbones.resnet import BasicBlock, Bottleneck
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from hrnet_tasks.errors import UnknownArchError
+from hrnet_tasks.errors import ConfigError, UnknownArchError
 from hrnet_tasks.registry import MODELS
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
@@ -321,6 +321,12 @@ class HRNet(BaseModule):
                         last_norm = m.norm3 if isinstance(m, Bottleneck) else m.norm2
                         nn.init.constant_(last_norm.weight, 0)
             return
+        # Tensors the checkpoint lacks keep the scratch init, not PyTorch's default.
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                kaiming_init(m, mode='fan_out', nonlinearity='relu')
+            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
+                constant_init(m, 1)
         self.load_pretrained(pretrained['checkpoint'], pretrained.get('prefix', ''))
         self._is_init = True
 
@@ -346,6 +352,11 @@ class HRNet(BaseModule):
                                "use prefix='' for official/timm files, 'backbone.' for full models")
         check_arch_matches(self.extra, state, '', checkpoint)
         own = self.state_dict()
+        if not any(k in own for k in state):
+            raise ConfigError(
+                f'no HRNet tensor of {checkpoint} matches the backbone with prefix {prefix!r}; '
+                "use prefix='backbone.' for checkpoints of this project, mmpretrain, mmpose and "
+                "mmseg, prefix='' for official/timm classification files")
         report = dict(loaded=[k for k in state if k in own],
                       missing=[k for k in own if k not in state],
                       unexpected=[k for k in state if k not in own])

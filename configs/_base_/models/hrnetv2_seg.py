@@ -1,0 +1,21 @@
+# HRNetV2 segmentor on the shared backbone (configs/_base_/models/hrnet.py):
+# the backbone outputs the HRNetV2 concat (all branches bilinearly resized to 1/4,
+# 15C channels). The heads come from fcn_hrnetv2.py / ocr_hrnetv2.py.
+_base_ = ['./hrnet.py']
+data_preprocessor = dict(
+    type='SegDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],  # = official (0.485, 0.456, 0.406) x 255, RGB
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,  # images are padded after normalisation (0 = mean colour) ...
+    seg_pad_val=255,  # ... labels with ignore
+    size=None,  # set to the crop size by the dataset configs
+)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    backbone={{_base_.backbone}},
+    # one switch for the fuse upsampling, the concat, the loss and the inference resizes
+    align_corners=False,
+    test_cfg=dict(mode='whole'),
+)

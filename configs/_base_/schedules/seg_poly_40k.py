@@ -1,0 +1,10 @@
+# mmseg 40k schedule: SGD lr 0.01, momentum 0.9, wd 5e-4, poly 0.9 to eta_min 1e-4 by
+# iteration; validation every 4k iterations.
+optim_wrapper = dict(type='OptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4))
+param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=40000,
+                        by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+# the configs add: default_hooks.checkpoint by_epoch=False interval=4000, log_processor by_epoch=False

@@ -1,0 +1,41 @@
+# Embedded smoke run: HRNetV2-W18-Small-v1 (240 concat channels) + FCN head on the
+# synthetic Cityscapes-format scenes (`python data_prep/make_tiny.py --tasks seg`):
+# 64x128 crops, a few CPU minutes on 2 cores, mIoU far above chance.
+_base_ = ['../seg/fcn_hrnetv2_w18_small_cityscapes_512x1024.py']
+
+data_root = 'data/tiny/seg'
+crop_size = (64, 128)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(arch='w18_small_v1'),
+    decode_head=dict(in_channels=240, loss=dict(class_weight=None)),
+)
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='LoadSegAnnotations'),
+    dict(type='SegRandomResize', scale=(256, 128), ratio_range=(0.5, 1.5)),
+    dict(type='SegRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='SegRandomFlip', prob=0.5),
+    dict(type='SegPhotoMetricDistortion', brightness_delta=16, hue_delta=5),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='LoadSegAnnotations'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=8, num_workers=2, persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4, num_workers=2, persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# AdamW converges in a few CPU minutes here; the real configs keep the SGD recipes.
+optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=0.003, weight_decay=0.01))
+param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=300, by_epoch=False)]
+train_cfg = dict(max_iters=300, val_interval=100)
+auto_scale_lr = dict(base_batch_size=8)
+default_hooks = dict(logger=dict(interval=20),
+                     checkpoint=dict(interval=100, max_keep_ckpts=2))

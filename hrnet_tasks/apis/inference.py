@@ -1,0 +1,104 @@
+"""Inference on images from Python: ``init_model`` + ``inference`` for every task.
+
+Each task registers a :class:`TaskAdapter` (which model types it serves, how
+to turn a batch of images into typed results, how to draw one result), so
+``tools/demo.py`` and user code stay task-agnostic.
+"""
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+
+from hrnet_tasks.utils import register_all_modules
+
+ImageLike = Union[str, np.ndarray]
+
+
+@dataclass
+class TaskAdapter:
+    name: str
+    model_types: tuple
+    infer: Callable  # (model, list of images) -> list of results
+    draw: Callable  # (image BGR array, result, model) -> BGR array
+
+
+TASKS: Dict[str, TaskAdapter] = {}
+
+
+def register_task(adapter: TaskAdapter):
+    TASKS[adapter.name] = adapter
+    return adapter
+
+
+def task_of(model: torch.nn.Module) -> TaskAdapter:
+    for adapter in TASKS.values():
+        if isinstance(model, adapter.model_types):
+            return adapter
+    raise TypeError(f'no inference adapter for {type(model).__name__}; '
+                    f'registered tasks: {", ".join(TASKS)}')
+
+
+def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
+               device: str = 'cpu', cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """Build the config's model, load ``checkpoint`` (HRNet arch checked) and set eval mode."""
+    register_all_modules()
+    from hrnet_tasks.engine.checkpoint import load_checkpoint_file
+    from hrnet_tasks.engine.runner import check_hrnet_archs
+    from hrnet_tasks.models.convert import unwrap_state_dict
+    from hrnet_tasks.registry import MODELS
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    model = MODELS.build(cfg.model)
+    if checkpoint:
+        ckpt = load_checkpoint_file(checkpoint)
+        state = unwrap_state_dict(ckpt)
+        check_hrnet_archs(model, state, checkpoint)
+        model.load_state_dict(state, strict=True)
+        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+        model.dataset_meta = meta.get('dataset_meta')
+    else:
+        model.init_weights()
+    model.cfg = cfg
+    return model.to(device).eval()
+
+
+def build_test_pipeline(cfg: Config, from_array: bool) -> Compose:
+    """The config's test pipeline; for in-memory images the loading step is dropped."""
+    steps = [dict(t) for t in cfg.test_pipeline]
+    if from_array:
+        steps = [t for t in steps if not t['type'].startswith('Load')]
+    return Compose(steps)
+
+
+def load_inputs(images: Sequence[ImageLike], pipeline_path: Compose, pipeline_array: Compose):
+    """Run each image (path or HxWx3 BGR array) through the test pipeline."""
+    data = []
+    for image in images:
+        if isinstance(image, str):
+            data.append(pipeline_path(dict(img_path=image)))
+        else:
+            image = np.ascontiguousarray(image)
+            data.append(pipeline_array(dict(img=image, img_shape=image.shape[:2],
+                                            ori_shape=image.shape[:2])))
+    return data
+
+
+def inference(model: torch.nn.Module, images: Union[ImageLike, Sequence[ImageLike]],
+              batch_size: int = 8) -> Union[object, List[object]]:
+    """Typed results for one image (path or BGR array) or a list of them, in batches."""
+    single = isinstance(images, (str, np.ndarray))
+    batch = [images] if single else list(images)
+    adapter = task_of(model)
+    results = []
+    for start in range(0, len(batch), batch_size):
+        results += adapter.infer(model, batch[start:start + batch_size])
+    return results[0] if single else results
+
+
+def collate_and_predict(model, data: list):
+    with torch.inference_mode():
+        return model.test_step(pseudo_collate(data))
