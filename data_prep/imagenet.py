@@ -109,7 +109,8 @@ def check(root: str, expected_classes: int = 1000) -> int:
         empty = [c for c, n in counts.items() if n == 0]
         print(f'{split}: {len(counts)} class folders, {sum(counts.values())} images'
               + (f', {flat} flat images (arrange with val-folders or use val-list)' if flat else '')
-              + (f', min/max per class {min(counts.values())}/{max(counts.values())}' if counts else ''))
+              + (f', min/max per class {min(counts.values())}/{max(counts.values())}'
+                 if counts else ''))
         if counts and len(counts) != expected_classes:
             print(f'  expected {expected_classes} classes, found {len(counts)}')
             problems += 1
@@ -142,7 +143,8 @@ def main(argv=None):
     if not (args.devkit or args.wnid_map):
         sys.exit('error: give --devkit DIR or --wnid-map FILE')
     if not osp.isdir(osp.join(args.root, 'val')):
-        sys.exit(f"error: {osp.join(args.root, 'val')} not found: unpack ILSVRC2012_img_val.tar there")
+        sys.exit(f"error: {osp.join(args.root, 'val')} not found: "
+                 'unpack ILSVRC2012_img_val.tar there')
     assignment = val_assignment(args.root, args.devkit, args.wnid_map)
     if args.command == 'val-folders':
         val_folders(args.root, assignment, args.dry_run)

@@ -29,7 +29,8 @@ DATA_SAMPLERS = _child('data sampler', mmpretrain_registry.DATA_SAMPLERS, 'datas
 TRANSFORMS = _child('transform', mmpretrain_registry.TRANSFORMS, 'datasets.transforms')
 MODELS = _child('model', mmpretrain_registry.MODELS, 'models')
 MODEL_WRAPPERS = _child('model_wrapper', mmpretrain_registry.MODEL_WRAPPERS, 'models')
-WEIGHT_INITIALIZERS = _child('weight initializer', mmpretrain_registry.WEIGHT_INITIALIZERS, 'models')
+WEIGHT_INITIALIZERS = _child('weight initializer', mmpretrain_registry.WEIGHT_INITIALIZERS,
+                             'models')
 TASK_UTILS = _child('task util', mmpretrain_registry.TASK_UTILS, 'codecs')
 METRICS = _child('metric', mmpretrain_registry.METRICS, 'evaluation')
 EVALUATORS = _child('evaluator', mmpretrain_registry.EVALUATORS, 'evaluation')

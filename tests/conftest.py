@@ -26,7 +26,8 @@ def tiny_data():
 @pytest.fixture
 def shared_data():
     if not osp.isdir(SHARED_DATA):
-        pytest.skip(f'real-data samples not found at {SHARED_DATA} (../shared/data beside the repo)')
+        pytest.skip(f'real-data samples not found at {SHARED_DATA} '
+                    '(../shared/data beside the repo)')
     return SHARED_DATA
 
 
@@ -37,6 +38,8 @@ def run_tool(*args, env=None, timeout=900, nproc=None):
         cmd += ['-m', 'torch.distributed.run', f'--nproc_per_node={nproc}', '--master_port',
                 str(29500 + os.getpid() % 1000)]
     cmd += list(args)
-    full_env = dict(os.environ, OMP_NUM_THREADS='1' if nproc else os.environ.get('OMP_NUM_THREADS', '2'))
+    threads = '1' if nproc else os.environ.get('OMP_NUM_THREADS', '2')
+    full_env = dict(os.environ, OMP_NUM_THREADS=threads)
     full_env.update(env or {})
-    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)

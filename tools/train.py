@@ -25,7 +25,8 @@ def parse_args(argv=None):
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic algorithms (and seed 0 unless --seed is given)')
     parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale lr linearly with the total batch size (auto_scale_lr.base_batch_size)')
+                        help='scale lr linearly with the total batch size '
+                        '(auto_scale_lr.base_batch_size)')
     return parser.parse_args(argv)
 
 

@@ -40,7 +40,8 @@ class CheckedDatasetMixin:
     def check_paths(cls, **dataset_cfg):
         for what, path in cls.required_paths(**dataset_cfg):
             if not osp.exists(path):
-                raise DataPathError(f'{cls.__name__}: {what} not found: {path!r}. {cls.PREPARE_HINT}')
+                raise DataPathError(
+                    f'{cls.__name__}: {what} not found: {path!r}. {cls.PREPARE_HINT}')
 
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:

@@ -33,13 +33,15 @@ class ExactResumeHook(Hook):
         checkpoint['rng_state'] = rng_state()
         hub = checkpoint.get('message_hub')
         if hub and 'log_scalars' in hub:
-            hub['log_scalars'] = {k: encode_history_buffer(v) for k, v in hub['log_scalars'].items()}
+            hub['log_scalars'] = {k: encode_history_buffer(v)
+                                  for k, v in hub['log_scalars'].items()}
         to_plain_data(checkpoint)
 
     def after_load_checkpoint(self, runner, checkpoint: dict):
         hub = checkpoint.get('message_hub')
         if hub and 'log_scalars' in hub:
-            hub['log_scalars'] = {k: decode_history_buffer(v) for k, v in hub['log_scalars'].items()}
+            hub['log_scalars'] = {k: decode_history_buffer(v)
+                                  for k, v in hub['log_scalars'].items()}
         if runner._resume:  # a `load_from` fine-tune starts a fresh random stream
             set_rng_state(checkpoint.get('rng_state'))
 

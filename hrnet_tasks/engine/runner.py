@@ -24,7 +24,8 @@ def check_hrnet_archs(model, state: Mapping, source: str):
         if not isinstance(module, HRNet):
             continue
         prefix = f'{name}.' if name else ''
-        if prefix and infer_hrnet_extra(state, prefix) is None and infer_hrnet_extra(state) is not None:
+        unprefixed = infer_hrnet_extra(state) is not None
+        if prefix and unprefixed and infer_hrnet_extra(state, prefix) is None:
             # backbone keys without the model prefix: an unconverted official/timm file
             raise ConfigError(
                 f'{source} holds HRNet weights in the official/timm layout (no {prefix!r} prefix); '

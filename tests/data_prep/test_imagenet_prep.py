@@ -45,7 +45,8 @@ def test_val_folders_from_devkit_is_rerunnable(fake_imagenet):
 
 def test_val_list_uses_sorted_wnid_indices(fake_imagenet):
     root, devkit, truth = fake_imagenet
-    proc = run_tool('data_prep/imagenet.py', 'val-list', '--root', str(root), '--devkit', str(devkit))
+    proc = run_tool('data_prep/imagenet.py', 'val-list', '--root', str(root),
+                    '--devkit', str(devkit))
     assert proc.returncode == 0, proc.stderr
     lines = (root / 'meta' / 'val.txt').read_text().split('\n')[:5]
     order = sorted(WNIDS)

@@ -98,7 +98,8 @@ def test_dist_two_cpu_ranks(tiny_data, tmp_path):
     assert sorted(p['sample_idx'] for p in preds) == list(range(101))
     dist_top1 = float(re.search(r'accuracy/top1: ([\d.]+)', proc.stdout + proc.stderr).group(1))
     single = run_tool('tools/test.py', CFG, ckpt, '--work-dir', str(tmp_path / 'st'))
-    single_top1 = float(re.search(r'accuracy/top1: ([\d.]+)', single.stdout + single.stderr).group(1))
+    single_top1 = float(
+        re.search(r'accuracy/top1: ([\d.]+)', single.stdout + single.stderr).group(1))
     assert dist_top1 == pytest.approx(single_top1, abs=1e-3)
 
 

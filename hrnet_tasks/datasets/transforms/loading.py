@@ -13,7 +13,8 @@ class BadImageError(RuntimeError):
     def __init__(self, filename: str, reason: str):
         self.filename = filename
         super().__init__(f'{reason}: {filename}. Replace or remove the file, or set '
-                         '`skip_bad_images=True` on the training dataset to skip and count such files.')
+                         '`skip_bad_images=True` on the training dataset to skip and count '
+                         'such files.')
 
 
 @TRANSFORMS.register_module()

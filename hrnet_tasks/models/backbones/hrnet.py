@@ -123,8 +123,9 @@ class HRModule(nn.Module):
                     for k in range(i - j):
                         last = k == i - j - 1
                         out_c = channels[i] if last else channels[j]
-                        layers = [build_conv_layer(conv_cfg, channels[j], out_c, 3, 2, 1, bias=False),
-                                  build_norm_layer(norm_cfg, out_c)[1]]
+                        layers = [
+                            build_conv_layer(conv_cfg, channels[j], out_c, 3, 2, 1, bias=False),
+                            build_norm_layer(norm_cfg, out_c)[1]]
                         if not last:
                             layers.append(nn.ReLU(inplace=True))
                         steps.append(nn.Sequential(*layers))
@@ -201,7 +202,8 @@ class HRNet(BaseModule):
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  zero_init_residual: bool = False,
-                 init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
+                 init_cfg=(dict(type='Kaiming', layer='Conv2d', mode='fan_out',
+                                nonlinearity='relu'),
                            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']))):
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
         if extra is None:
@@ -215,7 +217,8 @@ class HRNet(BaseModule):
         if out_mode not in ('all', 'highest', 'concat'):
             raise ValueError(f"out_mode must be 'all', 'highest' or 'concat', got {out_mode!r}")
         if upsample_mode not in ('nearest', 'bilinear'):
-            raise ValueError(f"upsample_mode must be 'nearest' or 'bilinear', got {upsample_mode!r}")
+            raise ValueError(
+                f"upsample_mode must be 'nearest' or 'bilinear', got {upsample_mode!r}")
         if not -1 <= frozen_stages <= 4:
             raise ValueError(f'frozen_stages must be in [-1, 4], got {frozen_stages}')
         self.arch = arch
@@ -273,11 +276,13 @@ class HRNet(BaseModule):
             cfg = extra.get(f'stage{k}')
             if cfg is None:
                 raise KeyError(f'HRNet `extra` lacks stage{k}; it needs stage1..stage4.')
-            missing = {'num_modules', 'num_branches', 'block', 'num_blocks', 'num_channels'} - set(cfg)
+            keys = {'num_modules', 'num_branches', 'block', 'num_blocks', 'num_channels'}
+            missing = keys - set(cfg)
             if missing:
                 raise KeyError(f'HRNet extra.stage{k} lacks {sorted(missing)}')
             if cfg['block'] not in BLOCKS:
-                raise KeyError(f"HRNet extra.stage{k}.block {cfg['block']!r} is not one of {list(BLOCKS)}")
+                raise KeyError(f"HRNet extra.stage{k}.block {cfg['block']!r} is not one of "
+                               f'{list(BLOCKS)}')
             if not (cfg['num_branches'] == len(cfg['num_blocks']) == len(cfg['num_channels']) == k):
                 raise ValueError(f'HRNet extra.stage{k} must have {k} branch(es) with one entry '
                                  f'each in num_blocks and num_channels, got {cfg}')
