@@ -9,3 +9,4 @@ bash tools/setup_env.sh
 WORK=work_dirs/tiny_cls
 .venv/bin/python tools/train.py configs/tiny/cls.py --work-dir "$WORK" "$@"
 .venv/bin/python tools/test.py configs/tiny/cls.py "$(cat "$WORK/last_checkpoint")" --work-dir "$WORK"
+.venv/bin/python tools/analysis/plot_logs.py "$WORK" --out "$WORK/curves.png"
