@@ -45,7 +45,10 @@ def infer_pose(model, images) -> List[PoseResult]:
     return results
 
 
-def draw_pose(image: np.ndarray, result: PoseResult, model=None, score_thr: float = 0.1,
+def draw_pose(image: np.ndarray,
+              result: PoseResult,
+              model=None,
+              score_thr: float = 0.1,
               max_people: int = 20) -> np.ndarray:
     """Skeletons (links from the metainfo) and joint scores on an upscaled copy of the image."""
     meta = pose_metainfo(model)

@@ -1,0 +1,1 @@
+"""Task heads (imported by hrnet_tasks.models and the task packages)."""

@@ -1,0 +1,3 @@
+from .bottomup import BottomUpPoseEstimator, PoseDataPreprocessor
+
+__all__ = ['BottomUpPoseEstimator', 'PoseDataPreprocessor']
