@@ -65,7 +65,7 @@ def plot(work_dirs: List[str], keys: List[str], out: str, labels: List[str] = No
                 xs, ys = zip(*run[key])
                 ax.plot(xs, ys, marker='o' if len(xs) < 30 else None, ms=3, label=label)
         ax.set_title(key)
-        ax.set_xlabel('epoch')
+        ax.set_xlabel('epoch (iteration for iteration-based runs)')
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
