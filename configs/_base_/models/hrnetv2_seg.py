@@ -17,5 +17,8 @@ model = dict(
     backbone={{_base_.backbone}},
     # one switch for the fuse upsampling, the concat, the loss and the inference resizes
     align_corners=False,
-    test_cfg=dict(mode='whole'),
+    # inference: mode 'whole' | 'slide' (crop_size, stride as (h, w)); scales (ratios) and
+    # flip for TTA, views fused by mean probability ('mmseg') or sum of exp ('official')
+    test_cfg=dict(mode='whole', crop_size=None, stride=None, scales=None, flip=False,
+                  fusion='mmseg'),
 )

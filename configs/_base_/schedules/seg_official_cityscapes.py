@@ -8,4 +8,5 @@ param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=1195
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=119548, val_interval=12000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# the configs add: default_hooks.checkpoint by_epoch=False interval=12000, log_processor by_epoch=False
+# the configs add default_hooks.checkpoint (by_epoch=False, interval=12000)
+# and log_processor = dict(by_epoch=False).

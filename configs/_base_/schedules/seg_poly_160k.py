@@ -7,4 +7,5 @@ param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=160
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=16000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# the configs add: default_hooks.checkpoint by_epoch=False interval=16000, log_processor by_epoch=False
+# the configs add default_hooks.checkpoint (by_epoch=False, interval=16000)
+# and log_processor = dict(by_epoch=False).
