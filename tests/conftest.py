@@ -1,5 +1,6 @@
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -31,12 +32,19 @@ def shared_data():
     return SHARED_DATA
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now (concurrent torchrun tests must not share one)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def run_tool(*args, env=None, timeout=900, nproc=None):
     """Run a tools/*.py script (optionally under torchrun) from the repo root."""
     cmd = [sys.executable]
     if nproc:
         cmd += ['-m', 'torch.distributed.run', f'--nproc_per_node={nproc}', '--master_port',
-                str(29500 + os.getpid() % 1000)]
+                str(free_port())]
     cmd += list(args)
     threads = '1' if nproc else os.environ.get('OMP_NUM_THREADS', '2')
     full_env = dict(os.environ, OMP_NUM_THREADS=threads)

@@ -27,7 +27,7 @@ def main(argv=None):
     from hrnet_tasks.datasets import DataPathError
     from hrnet_tasks.engine import Runner
     from hrnet_tasks.errors import ConfigError
-    from hrnet_tasks.engine.launch import check_data, load_config
+    from hrnet_tasks.engine.launch import check_data, load_config, shutdown_distributed
     try:
         cfg = load_config(args)
         if not osp.isfile(args.checkpoint):
@@ -50,6 +50,7 @@ def main(argv=None):
     except ConfigError as err:
         sys.exit(f'error: {err}')
     metrics = runner.test()
+    shutdown_distributed()
     return metrics
 
 

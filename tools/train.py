@@ -36,7 +36,8 @@ def main(argv=None):
     from hrnet_tasks.datasets import DataPathError
     from hrnet_tasks.engine import Runner
     from hrnet_tasks.errors import ConfigError
-    from hrnet_tasks.engine.launch import apply_train_args, check_data, load_config
+    from hrnet_tasks.engine.launch import (apply_train_args, check_data, load_config,
+                                           shutdown_distributed)
     try:
         cfg = load_config(args)
         apply_train_args(cfg, args)
@@ -48,6 +49,7 @@ def main(argv=None):
         runner.train()
     except ConfigError as err:  # e.g. --load-from a checkpoint of another arch
         sys.exit(f'error: {err}')
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

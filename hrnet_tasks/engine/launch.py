@@ -201,3 +201,16 @@ def apply_train_args(cfg: Config, args):
     cfg.randomness = randomness
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', {})['enable'] = True
+
+
+def shutdown_distributed():
+    """Tear the process group down before exit.
+
+    Left to interpreter shutdown, gloo's worker threads can outlive their
+    owner and abort the process ("terminate called without an active
+    exception") after a run that succeeded.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
