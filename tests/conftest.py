@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_DATA = osp.join(ROOT, '..', 'shared', 'data')
@@ -13,6 +14,21 @@ TINY = osp.join(ROOT, 'data', 'tiny')
 from hrnet_tasks.utils import register_all_modules  # noqa: E402
 
 register_all_modules()
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """On 2 shared cores, 2 OpenMP threads run ~20x slower once another process is busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def seeded():
+    """Model init draws from the global RNG: make every test see the same weights."""
+    torch.manual_seed(0)
 
 
 @pytest.fixture(scope='session')

@@ -16,7 +16,7 @@ model = dict(
     align_corners=True,
     data_preprocessor=dict(size=crop_size),
     backbone=dict(arch='w48'),
-    decode_head=dict(in_channels=720, num_classes=150,
+    decode_head=dict(num_classes=150,
                      loss=dict(type='PixelCrossEntropyLoss', loss_weight=1.0)),
 )
 train_dataloader = dict(batch_size=4)

@@ -17,7 +17,7 @@ model = dict(
     align_corners=False,
     data_preprocessor=dict(size=crop_size),
     backbone=dict(arch='w48'),
-    decode_head=dict(in_channels=720, num_classes=19,
+    decode_head=dict(num_classes=19,
                      loss=dict(type='PixelCrossEntropyLoss', loss_weight=1.0,
                                class_weight='cityscapes')),
 )

@@ -17,9 +17,9 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(arch='w48'),
     decode_head=[
-        dict(type='FCNHead', in_channels=720, num_classes=150, num_convs=1,
+        dict(type='FCNHead', num_classes=150, num_convs=1,
              kernel_size=1, loss=dict(type='PixelCrossEntropyLoss', loss_weight=0.4)),
-        dict(type='OCRHead', in_channels=720, num_classes=150, channels=512,
+        dict(type='OCRHead', num_classes=150, channels=512,
              ocr_channels=256, dropout_ratio=0.05, scale=1,
              loss=dict(type='PixelCrossEntropyLoss', loss_weight=1.0)),
     ],

@@ -22,6 +22,8 @@ from hrnet_tasks.models.convert import (HEAD_BIAS_TO_BN, convert, head_biases,
                                         ours_to_official)
 from hrnet_tasks.registry import MODELS
 
+pytestmark = pytest.mark.usefixtures('one_thread', 'seeded')
+
 timm = pytest.importorskip('timm')
 
 # arch -> timm name, input side, batch (w32 kept small: 2 CPU cores)
@@ -40,21 +42,6 @@ MMP_EXTRA = {
                     num_channels=(16, 32, 64, 128))),
 }
 MMP_IN_CHANNELS = {'w18_small_v1': (16, 32, 64, 128), 'w32': (32, 64, 128, 256)}
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """On 2 shared cores, 2 OpenMP threads run ~20x slower once another process is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    """Model init draws from the global RNG: make every test see the same weights."""
-    torch.manual_seed(0)
 
 
 def build_ours(arch):

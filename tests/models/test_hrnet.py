@@ -11,6 +11,8 @@ from conftest import ROOT
 from hrnet_tasks.models.backbones.hrnet import ARCH_SETTINGS, HRNet, arch_name
 from hrnet_tasks.registry import MODELS
 
+pytestmark = pytest.mark.usefixtures('one_thread', 'seeded')
+
 # arch: (our count = mmpretrain's, no head conv bias; official/timm count; published M)
 PARAMS = {
     'w18_small_v1': (13_183_624, 13_187_464, 13.19),
@@ -25,21 +27,6 @@ PARAMS = {
 }
 HEAD_CONV_BIASES = 256 + 512 + 1024 + 2048  # the four official head conv biases we fold
 SMALL = 'w18_small_v1'  # C = 16: branches 16/32/64/128
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """On 2 shared cores, 2 OpenMP threads run ~20x slower once another process is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    """Model init draws from the global RNG: make every test see the same weights."""
-    torch.manual_seed(0)
 
 
 def cls_config(arch):

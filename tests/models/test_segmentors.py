@@ -242,7 +242,6 @@ def test_ohem_keeps_the_official_set():
 
 
 def test_ocr_gather_and_attention_invariants():
-    feats = torch.randn(2, 8, 5, 7)
     probs = torch.randn(2, 3, 5, 7)
     weights = F.softmax(probs.reshape(2, 3, -1), dim=2)
     assert torch.allclose(weights.sum(2), torch.ones(2, 3))

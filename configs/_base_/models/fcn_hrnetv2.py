@@ -4,7 +4,7 @@ model = dict(
     backbone=dict(arch='w48', out_mode='concat', upsample_mode='bilinear'),
     decode_head=dict(
         type='FCNHead',
-        in_channels=720,  # 15C: 270 for W18 / W18-Small-v2, 720 for W48
+         # 15C: 270 for W18 / W18-Small-v2, 720 for W48
         num_classes=19,
         num_convs=1,
         kernel_size=1,

@@ -4,9 +4,9 @@ _base_ = ['./hrnetv2_seg.py']
 model = dict(
     backbone=dict(arch='w48', out_mode='concat', upsample_mode='bilinear'),
     decode_head=[
-        dict(type='FCNHead', in_channels=720, num_classes=19, num_convs=1, kernel_size=1,
+        dict(type='FCNHead', num_classes=19, num_convs=1, kernel_size=1,
              loss=dict(type='PixelCrossEntropyLoss', loss_weight=0.4)),
-        dict(type='OCRHead', in_channels=720, num_classes=19, channels=512, ocr_channels=256,
+        dict(type='OCRHead', num_classes=19, channels=512, ocr_channels=256,
              dropout_ratio=0.05, scale=1,
              loss=dict(type='PixelCrossEntropyLoss', loss_weight=1.0)),
     ],

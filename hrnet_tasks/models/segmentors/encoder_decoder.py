@@ -14,17 +14,17 @@ set on its loss, 0.4). Modes:
   ``fusion='official'``.
 * ``tensor``: raw head logits at 1/4 resolution (OCR: ``(aux, main)``).
 
-``align_corners`` given here overrides the backbone's (fuse-layer and concat
-upsampling) and the heads' (loss resize); inference resizes use it too. Heads
-without their own ``norm_cfg`` take the backbone's (``model.backbone.norm_cfg.type=SyncBN``
-switches the whole model).
+A head config without ``in_channels`` gets the backbone's output width (15C of
+the HRNetV2 concat), so one config serves every arch. ``align_corners`` given
+here overrides the backbone's (fuse-layer and concat upsampling) and the heads'
+(loss resize); inference resizes use it too. Heads without their own ``norm_cfg``
+take the backbone's (``model.backbone.norm_cfg.type=SyncBN`` switches the whole model).
 """
 import copy
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement, PixelData
 
@@ -52,6 +52,8 @@ class EncoderDecoder(BaseModel):
         for cfg in heads:
             cfg = dict(copy.deepcopy(cfg))
             cfg['align_corners'] = align_corners
+            if cfg.get('in_channels') is None:  # 15C of the HRNetV2 concat, from the arch
+                cfg['in_channels'] = sum(self.backbone.out_channels)
             if cfg.get('norm_cfg') is None and backbone.get('norm_cfg') is not None:
                 cfg['norm_cfg'] = dict(backbone['norm_cfg'])  # SyncBN for the backbone -> heads too
             built.append(MODELS.build(cfg))
