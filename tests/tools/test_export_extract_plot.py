@@ -24,20 +24,47 @@ def cls_checkpoint(tmp_path_factory):
     return path, model
 
 
-def test_export_onnx_matches_pytorch(cls_checkpoint, tmp_path):
+def calibrated_checkpoint(config, path, size):
+    """Random weights with BN statistics measured on random batches, so activations
+    stay O(1) and an absolute tolerance means something."""
+    torch.manual_seed(0)
+    model = init_model(config)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(2, 3, *size), mode='tensor')
+    atomic_save(dict(state_dict=model.state_dict()), str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize('config, size, outputs', [
+    (CFG, None, 1),                                   # logits
+    ('configs/tiny/pose.py', None, 2),                # 1/4 heatmaps+tags, 1/2 heatmaps
+    ('configs/tiny/seg.py', None, 1),                 # FCN logits
+    ('configs/seg/ocr_hrnetv2_w18_small_cityscapes_512x1024.py', (128, 256), 2),  # aux, main
+])
+def test_export_onnx_matches_pytorch(tiny_data, tmp_path, config, size, outputs):
     pytest.importorskip('onnxruntime')
-    path, _ = cls_checkpoint
-    out = tmp_path / 'cls.onnx'
-    proc = run_tool('tools/export_onnx.py', CFG, path, str(out), '--dynamic-batch')
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    diff = float(proc.stdout.split('max abs diff:')[1].split()[0])
-    assert diff < 1e-4 and out.is_file()
-    # a batch size other than the traced one runs: the batch axis is dynamic
     import numpy as np
     import onnxruntime as ort
-    logits = ort.InferenceSession(str(out)).run(None, {'input': np.zeros((3, 3, 64, 64),
-                                                                         np.float32)})[0]
-    assert logits.shape == (3, 10)
+    ckpt = calibrated_checkpoint(config, tmp_path / 'model.pth', size or (64, 64))
+    out = tmp_path / 'model.onnx'
+    args = ['--input-size', *map(str, size)] if size else []
+    proc = run_tool('tools/export_onnx.py', config, ckpt, str(out), '--dynamic-batch', *args,
+                    env={'OMP_NUM_THREADS': '1'})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    diff = float(proc.stdout.split('max abs diff:')[1].split()[0])
+    assert diff < 1e-4
+    session = ort.InferenceSession(str(out))
+    assert len(session.get_outputs()) == outputs
+    # a batch size other than the traced one runs: the batch axis is dynamic
+    h, w = size or ((64, 64) if config == CFG else (128, 128) if 'pose' in config else (64, 128))
+    results = session.run(None, {'input': np.zeros((3, 3, h, w), np.float32)})
+    assert all(r.shape[0] == 3 for r in results)
 
 
 def test_extract_backbone_loads_into_any_hrnet(cls_checkpoint, tmp_path):
