@@ -27,7 +27,7 @@ model = dict(
 train_dataloader = dict(batch_size=4)
 auto_scale_lr = dict(base_batch_size=16)
 default_hooks = dict(
-    logger=dict(interval=50),
+    logger=dict(interval=50, log_metric_by_epoch=False),
     checkpoint=dict(by_epoch=False, interval=16000, max_keep_ckpts=3, save_best='mIoU',
                     rule='greater'))
 log_processor = dict(by_epoch=False)

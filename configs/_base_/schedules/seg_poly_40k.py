@@ -8,4 +8,4 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=40000, val_interval=4000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 # the configs add default_hooks.checkpoint (by_epoch=False, interval=4000)
-# and log_processor = dict(by_epoch=False).
+# and log_processor = dict(by_epoch=False); validation metrics are logged by iteration.

@@ -8,4 +8,4 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=80000, val_interval=8000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 # the configs add default_hooks.checkpoint (by_epoch=False, interval=8000)
-# and log_processor = dict(by_epoch=False).
+# and log_processor = dict(by_epoch=False); validation metrics are logged by iteration.
