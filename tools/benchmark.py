@@ -40,6 +40,7 @@ import argparse
 import contextlib
 import copy
 import importlib
+import inspect
 import json
 import os
 import os.path as osp
@@ -299,6 +300,9 @@ def run_backbone(args):
     def tensor_mode(model, x):
         return model(x, mode='tensor')
 
+    def call_for(model):  # mmengine models in mode='tensor'; plain modules (e.g. traced) as is
+        return tensor_mode if 'mode' in inspect.signature(model.forward).parameters else None
+
     torch.manual_seed(args.seed)
     ours, cfg = build_ours(args.arch)
     ours_name = 'ours'
@@ -315,7 +319,7 @@ def run_backbone(args):
     cl, bf16 = args.channels_last, args.bf16
     mode = mode_label(args)
     candidates = [
-        Candidate(ours_name, mode, make_step(ours, args, cl, bf16, tensor_mode), args.batch),
+        Candidate(ours_name, mode, make_step(ours, args, cl, bf16, call_for(ours)), args.batch),
         Candidate('timm', mode, make_step(timm_model, args, cl, bf16), args.batch),
         Candidate('mmpretrain', mode, make_step(mmp, args, cl, bf16, tensor_mode), args.batch),
     ]

@@ -43,6 +43,20 @@ class CheckedDatasetMixin:
                 raise DataPathError(
                     f'{cls.__name__}: {what} not found: {path!r}. {cls.PREPARE_HINT}')
 
+    @property
+    def _bad_indices(self) -> set:
+        # per worker process: samples already found bad are not drawn again
+        if '_bad_index_set' not in self.__dict__:
+            self._bad_index_set = set()
+        return self._bad_index_set
+
+    def _another_index(self) -> int:
+        for _ in range(100):
+            idx = self._rand_another()
+            if idx not in self._bad_indices:
+                return idx
+        return idx
+
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:
             self.full_init()
@@ -53,14 +67,15 @@ class CheckedDatasetMixin:
                 if self.test_mode or not self.skip_bad_images:
                     raise
                 self.num_skipped_images += 1
+                self._bad_indices.add(idx)
                 MMLogger.get_current_instance().warning(
                     f'skipped bad image #{self.num_skipped_images} in this worker: {err.filename}')
-                idx = self._rand_another()
+                idx = self._another_index()
                 continue
             if data is None:  # a transform asked for another sample
                 if self.test_mode:
                     raise RuntimeError(f'the test pipeline returned no data for sample {idx}')
-                idx = self._rand_another()
+                idx = self._another_index()
                 continue
             return data
         raise RuntimeError(f'no valid sample after {self.max_refetch} retries; '
