@@ -48,6 +48,21 @@ def shared_data():
     return SHARED_DATA
 
 
+def calibrate_bn(model, size, batches: int = 3):
+    """Measure BN statistics of a randomly initialised ``model`` on random batches
+    (cumulative average), so activations stay O(1) and absolute tolerances mean
+    something. Returns the model in eval mode."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            model(torch.randn(2, 3, *size), mode='tensor')
+    return model.eval()
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now (concurrent torchrun tests must not share one)."""
     with socket.socket() as sock:

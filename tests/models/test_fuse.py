@@ -4,6 +4,7 @@ import torch
 from mmengine.config import Config
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from conftest import calibrate_bn
 from hrnet_tasks.models import optimize_for_inference
 from hrnet_tasks.registry import MODELS
 
@@ -13,14 +14,7 @@ pytestmark = pytest.mark.usefixtures('one_thread', 'seeded')
 def calibrated(config, size):
     model = MODELS.build(Config.fromfile(config).model)
     model.init_weights()
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            m.momentum = None
-    model.train()
-    with torch.no_grad():
-        for _ in range(2):
-            model(torch.randn(2, 3, *size), mode='tensor')
-    return model.eval()
+    return calibrate_bn(model, size, batches=2)
 
 
 def flat(out):

@@ -6,7 +6,7 @@ import cv2
 import pytest
 import torch
 
-from conftest import run_tool
+from conftest import calibrate_bn, run_tool
 from hrnet_tasks.apis import init_model
 from hrnet_tasks.engine.checkpoint import atomic_save
 from hrnet_tasks.models.backbones import HRNet
@@ -28,15 +28,7 @@ def calibrated_checkpoint(config, path, size):
     """Random weights with BN statistics measured on random batches, so activations
     stay O(1) and an absolute tolerance means something."""
     torch.manual_seed(0)
-    model = init_model(config)
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the calibration batches
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(2, 3, *size), mode='tensor')
+    model = calibrate_bn(init_model(config), size)
     atomic_save(dict(state_dict=model.state_dict()), str(path))
     return str(path)
 
