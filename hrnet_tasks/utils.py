@@ -21,7 +21,6 @@ def register_all_modules(init_default_scope: bool = True):
     import hrnet_tasks.datasets  # noqa: F401
     import hrnet_tasks.engine  # noqa: F401
     import hrnet_tasks.evaluation  # noqa: F401
-    import hrnet_tasks.apis  # noqa: F401
     import hrnet_tasks.models  # noqa: F401
     if init_default_scope:
         current = DefaultScope.get_current_instance()

@@ -21,8 +21,8 @@ def main(argv=None):
     parser.add_argument('--prefix', default='backbone.', help='key prefix of the backbone')
     args = parser.parse_args(argv)
     from hrnet_tasks.engine.checkpoint import atomic_save, load_checkpoint_file
-    from hrnet_tasks.models.backbones import arch_name
-    from hrnet_tasks.models.convert import infer_hrnet_extra, unwrap_state_dict
+    from hrnet_tasks.models.backbones.arch import arch_name, infer_hrnet_extra
+    from hrnet_tasks.models.converters.common import unwrap_state_dict
     try:
         ckpt = load_checkpoint_file(args.checkpoint)
     except (FileNotFoundError, RuntimeError) as err:

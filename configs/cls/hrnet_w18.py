@@ -2,7 +2,4 @@ _base_ = [
     '../_base_/models/hrnet_cls.py', '../_base_/datasets/imagenet_bs32.py',
     '../_base_/schedules/imagenet_official_100e.py', '../_base_/default_runtime.py'
 ]
-model = dict(
-    backbone=dict(arch='w18'),
-    neck=[dict(type='HRFuseScales', in_channels=(18, 36, 72, 144)),
-          dict(type='GlobalAveragePooling')])
+model = dict(backbone=dict(arch='w18'))

@@ -5,9 +5,5 @@ _base_ = [
 ]
 # ImageNet start (a classification checkpoint of the same backbone):
 #   model.backbone.init_cfg=dict(type='Pretrained', checkpoint=CKPT, prefix='backbone.')
-model = dict(
-    backbone=dict(arch='w32', out_mode='highest'),
-    head=dict(in_channels=32),
-    codec={{_base_.codec}},
-)
+model = dict(backbone=dict(arch='w32'), codec={{_base_.codec}})
 default_hooks = dict(logger=dict(interval=50), checkpoint=dict(save_best='coco/AP', rule='greater'))

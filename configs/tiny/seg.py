@@ -9,14 +9,14 @@ crop_size = (64, 128)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(arch='w18_small_v1'),
-    decode_head=dict(in_channels=240, loss=dict(class_weight=None)),
+    decode_head=dict(loss=dict(class_weight=None)),
 )
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='LoadSegAnnotations'),
-    dict(type='SegRandomResize', scale=(256, 128), ratio_range=(0.5, 1.5)),
+    dict(type='RandomResize', scale=(256, 128), ratio_range=(0.5, 1.5), keep_ratio=True),
     dict(type='SegRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='SegRandomFlip', prob=0.5),
+    dict(type='RandomFlip', prob=0.5),
     dict(type='SegPhotoMetricDistortion', brightness_delta=16, hue_delta=5),
     dict(type='PackSegInputs'),
 ]

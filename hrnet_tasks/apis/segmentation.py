@@ -1,6 +1,6 @@
 """Segmentation results and their picture (coloured mask overlay + legend)."""
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import cv2
 import numpy as np

@@ -7,11 +7,12 @@ differ); labels hold class indices 0..K-1 and 255 = ignore. ``metainfo`` carries
 """
 import os
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 
+from hrnet_tasks.datapaths import PREPARE_HINTS
 from hrnet_tasks.datasets.base import CheckedDatasetMixin, DataPathError
 from hrnet_tasks.registry import DATASETS
 
@@ -108,9 +109,7 @@ class SegDataset(CheckedDatasetMixin, BaseDataset):
     """
 
     METAINFO: dict = dict(classes=None, palette=None)
-    PREPARE_HINT = ('Lay the data out as <data_root>/<img_path>/... and '
-                    '<data_root>/<seg_map_path>/... '
-                    'with matching file names (see docs/seg.md).')
+    PREPARE_HINT = PREPARE_HINTS['SegDataset']
 
     def __init__(self, data_root: str = '', data_prefix: Optional[dict] = None,
                  img_suffix: str = '.jpg', seg_map_suffix: str = '.png', ann_file: str = '',
@@ -185,11 +184,7 @@ class CityscapesDataset(SegDataset):
     """
 
     METAINFO = dict(classes=CITYSCAPES_CLASSES, palette=CITYSCAPES_PALETTE)
-    PREPARE_HINT = ('Lay Cityscapes out as '
-                    'data/cityscapes/{leftImg8bit,gtFine}/{train,val}/<city>/ '
-                    'and run `python data_prep/cityscapes.py data/cityscapes` to write '
-                    '*_labelTrainIds.png; for the tiny synthetic set run '
-                    '`python data_prep/make_tiny.py --tasks seg`.')
+    PREPARE_HINT = PREPARE_HINTS['CityscapesDataset']
 
     def __init__(self, img_suffix: str = '_leftImg8bit.png',
                  seg_map_suffix: Optional[str] = None, use_label_ids: bool = False, **kwargs):
@@ -206,9 +201,7 @@ class ADE20KDataset(SegDataset):
     """ADE20K SceneParsing (ADEChallengeData2016): 150 classes, raw label 0 ignored."""
 
     METAINFO = dict(classes=ADE20K_CLASSES, palette=None)
-    PREPARE_HINT = ('Unpack ADEChallengeData2016.zip to data/ade/ (images/{training,validation}, '
-                    'annotations/{training,validation}); check with `python data_prep/ade20k.py '
-                    'data/ade/ADEChallengeData2016`.')
+    PREPARE_HINT = PREPARE_HINTS['ADE20KDataset']
 
     def __init__(self, img_suffix: str = '.jpg', seg_map_suffix: str = '.png',
                  reduce_zero_label: bool = True, **kwargs):

@@ -45,7 +45,6 @@ class CocoKeypointMetric(BaseMetric):
             (``dataset_meta['ann_file']``).
         outfile_prefix (str, optional): write ``<prefix>.keypoints.json`` (COCO results format).
         format_only (bool): only dump the results (e.g. test-dev), no evaluation.
-        use_area (bool): OKS with the GT area (COCO default).
     """
 
     default_prefix = 'coco'

@@ -7,7 +7,7 @@ dataset** before dividing (never a mean of per-image IoUs). Results gathered by
 mmengine's ``BaseMetric`` from every rank, so distributed evaluation gives the
 single-process numbers.
 
-Classes absent from both prediction and ground truth (union 0), spec §8:
+Classes absent from both prediction and ground truth (union 0):
 
 * ``absent='nan'`` (default, mmseg): their IoU is NaN and they are left out of
   the mean (nanmean); a class only predicted gets IoU 0 and counts.

@@ -14,8 +14,9 @@ from conftest import ROOT
 from hrnet_tasks.datasets import ADE20KDataset, CityscapesDataset, DataPathError, SegDataset
 from hrnet_tasks.datasets.segmentation import (CITYSCAPES_ID_TO_TRAINID,
                                                cityscapes_labelids_to_trainids)
-from hrnet_tasks.datasets.transforms.segmentation import (BadLabelError, SegPad, SegRandomCrop,
-                                                          SegRandomFlip, SegRandomResize)
+from mmcv.transforms import Pad, RandomFlip, RandomResize
+
+from hrnet_tasks.datasets.transforms.segmentation import BadLabelError, SegRandomCrop
 
 LOAD = [dict(type='LoadImage'), dict(type='LoadSegAnnotations')]
 PACK = LOAD + [dict(type='PackSegInputs')]
@@ -137,9 +138,10 @@ def coded_pair(h=60, w=90):
 
 def test_geometric_transforms_keep_image_and_label_together():
     np.random.seed(0)
-    pipe = Compose([SegRandomResize(scale=(90, 60), ratio_range=(0.6, 1.8)),
+    # mmcv's geometric transforms move the label with the image
+    pipe = Compose([RandomResize(scale=(90, 60), ratio_range=(0.6, 1.8), keep_ratio=True),
                     SegRandomCrop(crop_size=(40, 50), cat_max_ratio=0.75),
-                    SegRandomFlip(prob=0.5), SegPad(size=(64, 64))])
+                    RandomFlip(prob=0.5), Pad(size=(64, 64), pad_val=dict(img=0, seg=255))])
     for _ in range(10):
         out = pipe(coded_pair())
         img, lab = out['img'], out['gt_seg_map']
@@ -158,12 +160,18 @@ def test_cat_max_ratio_and_flip_swap():
         lab = crop(coded_pair())['gt_seg_map']
         values, counts = np.unique(lab, return_counts=True)
         assert len(values) > 1 and counts.max() / counts.sum() < 0.75
-    flip = SegRandomFlip(prob=1.0, swap_labels=[(1, 2)])
+    flip = RandomFlip(prob=1.0, swap_seg_labels=[(1, 2)])
     pair = coded_pair()
     twice = flip(flip(dict(pair, gt_seg_map=pair['gt_seg_map'].copy())))
     assert np.array_equal(twice['gt_seg_map'], pair['gt_seg_map'])
-    once = flip(dict(pair))
+    # mmcv swaps the labels in the flipped view of the input array: pass a copy
+    once = flip(dict(pair, gt_seg_map=pair['gt_seg_map'].copy()))
     assert np.array_equal(once['img'], pair['img'][:, ::-1])
+    assert once['flip']  # EncoderDecoder un-flips the predictions of such a sample
+    mirrored = pair['gt_seg_map'][:, ::-1]
+    swapped = mirrored.copy()
+    swapped[mirrored == 1], swapped[mirrored == 2] = 2, 1
+    assert np.array_equal(once['gt_seg_map'], swapped)
 
 
 def test_tiny_seg_data(tiny_data):

@@ -16,10 +16,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from conftest import ROOT, run_tool
 from hrnet_tasks.engine.checkpoint import atomic_save, load_checkpoint_file
-from hrnet_tasks.engine.runner import check_hrnet_archs
+from hrnet_tasks.engine.arch_check import check_hrnet_archs
 from hrnet_tasks.models.backbones.hrnet import HRNet
-from hrnet_tasks.models.convert import (HEAD_BIAS_TO_BN, convert, head_biases,
-                                        ours_to_official)
+from hrnet_tasks.models.converters.cls import (HEAD_BIAS_TO_BN, convert, head_biases,
+                                              ours_to_official)
 from hrnet_tasks.registry import MODELS
 
 pytestmark = pytest.mark.usefixtures('one_thread', 'seeded')

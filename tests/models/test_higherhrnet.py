@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hrnet_tasks.models.losses import AssociativeEmbeddingLoss, MaskedHeatmapMSELoss
-from hrnet_tasks.models.pose_estimators.convert import pose_official_to_ours, pose_ours_to_official
+from hrnet_tasks.models.converters.pose import pose_official_to_ours, pose_ours_to_official
 from hrnet_tasks.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -239,7 +239,7 @@ def test_predict_blank_batch_gives_empty_results_and_multiscale_runs():
     assert [s.pred_scores.shape for s in out] == [(0, ), (0, )]
     model.test_cfg['scale_factors'] = [2.0, 1.0, 0.5]
     with torch.no_grad():
-        hm, tags = model.forward_test(torch.randn(1, 3, 128, 192), model._flip_indices(None))
+        hm, tags = model.forward_test(torch.randn(1, 3, 128, 192))
     assert hm.shape == (1, 17, 128, 192) and tags.shape == (1, 17, 128, 192, 2)
 
 
@@ -267,3 +267,41 @@ def test_backbone_starts_from_a_classification_checkpoint(tmp_path):
     unused = {k for k in src if k.startswith('backbone.')} - \
         {'backbone.' + k for k in pose.backbone.state_dict()}
     assert unused and all(k.startswith('backbone.stage4.0.fuse_layers.') for k in unused)
+
+
+COCO_GROUP_ORDER = [0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16]
+
+
+def test_coco_grouping_order_is_the_default():
+    """Shipped pose configs pass no metainfo; COCO's keypoints still group in the official
+    order (head, shoulders, hips, elbows, wrists, knees, ankles)."""
+    from mmengine.config import Config
+
+    from hrnet_tasks.datasets.coco_keypoints import COCO_METAINFO
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'pose', 'higherhrnet_w32_coco_512.py'))
+    cfg.model.backbone.arch = 'w18_small_v1'  # same head settings, cheaper to build
+    assert 'metainfo' not in cfg.model
+    assert MODELS.build(cfg.model).codec.joint_order == COCO_GROUP_ORDER
+    # COCO keypoints named without a group_order, a custom order, an explicit codec order
+    coco_names = {k: v for k, v in COCO_METAINFO.items() if k != 'group_order'}
+    assert build('w18_small_v1', 16, metainfo=coco_names).codec.joint_order == COCO_GROUP_ORDER
+    custom = dict(coco_names, group_order=list(range(16, -1, -1)))
+    assert build('w18_small_v1', 16, metainfo=custom).codec.joint_order == list(range(16, -1, -1))
+    explicit = build('w18_small_v1', 16, codec=dict(type='AssociativeEmbedding',
+                                                     joint_order=list(range(17))))
+    assert explicit.codec.joint_order == list(range(17))
+    # another keypoint count has no known order: 0..K-1
+    assert build('w18_small_v1', 16, num_keypoints=5).codec.joint_order == list(range(5))
+
+
+def test_grouping_order_changes_people_with_drifting_tags():
+    """One person whose tag drifts nose 0.0 -> hip 0.6 -> elbow 1.2 (tag_thr 1): visiting the
+    hip before the elbow (COCO order) keeps one person; 0..16 splits it in two."""
+    from hrnet_tasks.codecs import AssociativeEmbedding
+    hms, tags = torch.zeros(1, 17, 32, 32), torch.zeros(1, 17, 32, 32, 1)
+    for k, (x, tag) in {0: (5, 0.0), 11: (15, 0.6), 7: (25, 1.2)}.items():
+        hms[0, k, 10, x], tags[0, k, 10, x, 0] = 1.0, tag
+    (coco, _), = AssociativeEmbedding(refine=False,
+                                      joint_order=COCO_GROUP_ORDER).decode(hms, tags)
+    (plain, _), = AssociativeEmbedding(refine=False).decode(hms, tags)
+    assert len(coco) == 1 and len(plain) == 2

@@ -11,7 +11,7 @@ from mmengine.structures import BaseDataElement, PixelData
 from conftest import ROOT
 from hrnet_tasks.models.heads.ocr_head import spatial_gather
 from hrnet_tasks.models.losses.seg_losses import CITYSCAPES_CLASS_WEIGHTS
-from hrnet_tasks.models.segmentors.convert_seg import official_seg_to_ours, ours_to_official_seg
+from hrnet_tasks.models.converters.seg import official_seg_to_ours, ours_to_official_seg
 from hrnet_tasks.registry import MODELS
 
 SEG = osp.join(ROOT, 'configs', 'seg')

@@ -2,7 +2,7 @@
 
     python tools/analysis/complexity.py CONFIG [--shape H W] [--per-stage]
 
-Counting conventions (see docs/cls_hrnet.md section 2):
+Counting conventions:
 
 * Parameters: every ``nn.Parameter`` of the built model (trainable or frozen);
   BN running statistics are buffers and not counted (mmpretrain/timm convention).

@@ -8,15 +8,15 @@ crop_size = (512, 1024)
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='LoadSegAnnotations'),
-    dict(type='SegRandomResize', scale=(2048, 1024), ratio_range=(0.5, 2.0)),
+    dict(type='RandomResize', scale=(2048, 1024), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='SegRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='SegRandomFlip', prob=0.5),
+    dict(type='RandomFlip', prob=0.5),
     dict(type='SegPhotoMetricDistortion'),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImage'),
-    dict(type='SegResize', scale=(2048, 1024), keep_ratio=True),
+    dict(type='Resize', scale=(2048, 1024), keep_ratio=True),
     dict(type='LoadSegAnnotations'),  # ground truth stays at the original size
     dict(type='PackSegInputs'),
 ]

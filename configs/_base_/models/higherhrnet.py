@@ -1,13 +1,12 @@
 # HigherHRNet (bottom-up pose): the shared backbone + HigherHRNet head + AE decoding.
-# Task configs set model.backbone.arch and out_mode='highest' (only the stride-4 branch,
-# last stage-4 module fusing into it alone, as in the official network).
+# out_mode='highest': only the stride-4 branch, the last stage-4 module fusing into it
+# alone, as in the official network. The head's width comes from the backbone.
 _base_ = ['./hrnet.py']
 model = dict(
     type='BottomUpPoseEstimator',
-    backbone={{_base_.backbone}},
+    backbone=dict(out_mode='highest'),
     head=dict(
         type='HigherHRNetHead',
-        in_channels=32,
         num_keypoints=17,
         deconv_kernel=4,
         num_basic_blocks=4,

@@ -1,6 +1,6 @@
 # HRNetV2 segmentor on the shared backbone (configs/_base_/models/hrnet.py):
 # the backbone outputs the HRNetV2 concat (all branches bilinearly resized to 1/4,
-# 15C channels). The heads come from fcn_hrnetv2.py / ocr_hrnetv2.py.
+# 15C channels, the heads' width). The heads come from fcn_hrnetv2.py / ocr_hrnetv2.py.
 _base_ = ['./hrnet.py']
 data_preprocessor = dict(
     type='SegDataPreprocessor',
@@ -14,7 +14,7 @@ data_preprocessor = dict(
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    backbone={{_base_.backbone}},
+    backbone=dict(out_mode='concat', upsample_mode='bilinear'),
     # one switch for the fuse upsampling, the concat, the loss and the inference resizes
     align_corners=False,
     # inference: mode 'whole' | 'slide' (crop_size, stride as (h, w)); scales (ratios) and

@@ -2,7 +2,7 @@
 # feeding the OCR head (512 mid / 256 key channels, Dropout2d 0.05 as official).
 _base_ = ['./hrnetv2_seg.py']
 model = dict(
-    backbone=dict(arch='w48', out_mode='concat', upsample_mode='bilinear'),
+    backbone=dict(arch='w48'),
     decode_head=[
         dict(type='FCNHead', num_classes=19, num_convs=1, kernel_size=1,
              loss=dict(type='PixelCrossEntropyLoss', loss_weight=0.4)),

@@ -1,8 +1,12 @@
-"""Image loading that names the file on every failure."""
+"""Image loading that names the file on every failure, and the packing every task shares."""
+from typing import Sequence, Tuple
+
 import mmcv
 import numpy as np
+import torch
 from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
+from mmengine.structures import BaseDataElement
 
 from hrnet_tasks.registry import TRANSFORMS
 
@@ -45,3 +49,13 @@ class LoadImage(LoadImageFromFile):
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
         return results
+
+
+def pack_image(results: dict, meta_keys: Sequence[str]) -> Tuple[torch.Tensor, BaseDataElement]:
+    """The image as a C x H x W uint8 tensor and a data sample holding the ``meta_keys``
+    of ``results`` that are present (the first half of every task's Pack* transform)."""
+    img = results['img']
+    if img.ndim == 2:
+        img = img[..., None]
+    inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+    return inputs, BaseDataElement(metainfo={k: results[k] for k in meta_keys if k in results})

@@ -1,33 +1,33 @@
 """Segmentation transforms: image and label map always change together.
 
 Results keys: ``img`` (H x W x 3 uint8 BGR), ``gt_seg_map`` (H x W uint8, 255 =
-ignore), ``img_shape``, ``ori_shape``, ``flip``. Geometric steps resize the label
-with nearest neighbour and pad it with ``ignore_index``.
+ignore), ``img_shape``, ``ori_shape``, ``flip``. The geometric steps are mmcv's,
+which move ``gt_seg_map`` with the image: ``Resize`` / ``RandomResize`` (with
+``keep_ratio=True``: the long/short rule of ``mmcv.rescale_size``; labels nearest),
+``RandomFlip`` (``swap_seg_labels`` for left/right classes; sets ``flip``, which
+``EncoderDecoder`` undoes on its predictions) and ``Pad`` (labels with
+``pad_val=dict(seg=255)``). This module adds what mmcv lacks: label loading and
+checking, the ``cat_max_ratio`` crop, photometric distortion and packing.
 """
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.structures import BaseDataElement, PixelData
+from mmengine.structures import PixelData
 
-from hrnet_tasks.datasets.transforms.loading import BadImageError
+from hrnet_tasks.datasets.transforms.loading import BadImageError, pack_image
 from hrnet_tasks.registry import TRANSFORMS
 
-__all__ = ['BadLabelError', 'LoadSegAnnotations', 'PackSegInputs', 'SegPad',
-           'SegPhotoMetricDistortion',
-           'SegRandomCrop', 'SegRandomFlip', 'SegRandomResize', 'SegResize']
+__all__ = ['BadLabelError', 'LoadSegAnnotations', 'PackSegInputs', 'SegPhotoMetricDistortion',
+           'SegRandomCrop']
 
 
 class BadLabelError(BadImageError):
     """A label map that is missing, unreadable, of the wrong size or has values
     outside the class range (other than the ignore index)."""
-
-
-def _fix_hint(filename: str, reason: str) -> BadLabelError:
-    return BadLabelError(filename, reason)
 
 
 @TRANSFORMS.register_module()
@@ -50,17 +50,17 @@ class LoadSegAnnotations(BaseTransform):
     def transform(self, results: dict) -> dict:
         path = results['seg_map_path']
         if not osp.isfile(path):
-            raise _fix_hint(path, f'label map not found (image {results.get("img_path")})')
+            raise BadLabelError(path, f'label map not found (image {results.get("img_path")})')
         label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
         if label is None:
-            raise _fix_hint(path, 'cannot decode label map')
+            raise BadLabelError(path, 'cannot decode label map')
         if label.ndim == 3:
-            raise _fix_hint(path, f'label map has {label.shape[2]} channels; expected a '
-                            'single-channel (mode L or P) PNG of class indices')
+            raise BadLabelError(path, f'label map has {label.shape[2]} channels; expected a '
+                                'single-channel (mode L or P) PNG of class indices')
         if label.dtype != np.uint8:
             if label.max() > 255:
-                raise _fix_hint(path, f'label map is {label.dtype} with values up to '
-                                f'{label.max()}; expected 8-bit class indices')
+                raise BadLabelError(path, f'label map is {label.dtype} with values up to '
+                                    f'{label.max()}; expected 8-bit class indices')
             label = label.astype(np.uint8)
         lut = results.get('label_lut')
         if lut is not None:
@@ -77,71 +77,18 @@ class LoadSegAnnotations(BaseTransform):
             # the image as read (a test-time resize may already have run)
             ori = results.get('ori_shape') or (results['img'].shape if 'img' in results else None)
             if ori is not None and tuple(ori[:2]) != label.shape[:2]:
-                raise _fix_hint(path, f'label map size {label.shape[1]}x{label.shape[0]} differs '
-                                f'from its image {ori[1]}x{ori[0]} '
-                                f'({results.get("img_path")})')
+                raise BadLabelError(path, f'label map size {label.shape[1]}x{label.shape[0]} '
+                                    f'differs from its image {ori[1]}x{ori[0]} '
+                                    f'({results.get("img_path")})')
             num_classes = results.get('num_classes')
             if num_classes is not None:
                 bad = (label >= num_classes) & (label != self.ignore_index)
                 if bad.any():
                     values = np.unique(label[bad])
-                    raise _fix_hint(path, f'label values {values[:10].tolist()} outside the '
-                                    f'{num_classes} classes (0..{num_classes - 1}, ignore '
-                                    f'{self.ignore_index})')
+                    raise BadLabelError(path, f'label values {values[:10].tolist()} outside '
+                                        f'the {num_classes} classes (0..{num_classes - 1}, '
+                                        f'ignore {self.ignore_index})')
         results['gt_seg_map'] = label
-        return results
-
-
-def _rescale_size(w: int, h: int, scale: Tuple[int, int]) -> Tuple[int, int]:
-    """mmcv keep-ratio rule: fit (long, short) of ``scale`` into the image's long/short sides."""
-    long_s, short_s = max(scale), min(scale)
-    factor = min(long_s / max(h, w), short_s / min(h, w))
-    return int(w * factor + 0.5), int(h * factor + 0.5)
-
-
-def _resize_pair(results: dict, new_w: int, new_h: int):
-    img = results['img']
-    if (new_w, new_h) != (img.shape[1], img.shape[0]):
-        results['img'] = cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-        if 'gt_seg_map' in results:
-            results['gt_seg_map'] = cv2.resize(results['gt_seg_map'], (new_w, new_h),
-                                               interpolation=cv2.INTER_NEAREST)
-    results['img_shape'] = results['img'].shape[:2]
-    results['scale_factor'] = (new_w / img.shape[1], new_h / img.shape[0])
-
-
-@TRANSFORMS.register_module()
-class SegResize(BaseTransform):
-    """Resize to ``scale`` (W, H); with ``keep_ratio`` the long/short rule of mmcv."""
-
-    def __init__(self, scale: Tuple[int, int], keep_ratio: bool = True):
-        self.scale = tuple(scale)
-        self.keep_ratio = keep_ratio
-
-    def transform(self, results: dict) -> dict:
-        h, w = results['img'].shape[:2]
-        new_w, new_h = _rescale_size(w, h, self.scale) if self.keep_ratio else self.scale
-        _resize_pair(results, new_w, new_h)
-        return results
-
-
-@TRANSFORMS.register_module()
-class SegRandomResize(BaseTransform):
-    """Random rescale: r ~ U(ratio_range), target = (int(W_s r), int(H_s r)) of ``scale``
-    (mmseg semantics; with ``scale`` = the image size the image becomes r x)."""
-
-    def __init__(self, scale: Tuple[int, int], ratio_range: Tuple[float, float] = (0.5, 2.0),
-                 keep_ratio: bool = True):
-        self.scale = tuple(scale)
-        self.ratio_range = tuple(ratio_range)
-        self.keep_ratio = keep_ratio
-
-    def transform(self, results: dict) -> dict:
-        ratio = np.random.uniform(*self.ratio_range)
-        target = (int(self.scale[0] * ratio), int(self.scale[1] * ratio))
-        h, w = results['img'].shape[:2]
-        new_w, new_h = _rescale_size(w, h, target) if self.keep_ratio else target
-        _resize_pair(results, new_w, new_h)
         return results
 
 
@@ -180,31 +127,6 @@ class SegRandomCrop(BaseTransform):
         if seg is not None:
             results['gt_seg_map'] = seg[y1:y2, x1:x2]
         results['img_shape'] = results['img'].shape[:2]
-        return results
-
-
-@TRANSFORMS.register_module()
-class SegRandomFlip(BaseTransform):
-    """Horizontal flip of image and label with probability ``prob``; ``swap_labels``
-    (pairs) swaps left/right classes, e.g. LIP ((14, 15), (16, 17), (18, 19))."""
-
-    def __init__(self, prob: float = 0.5, swap_labels: Sequence[Tuple[int, int]] = ()):
-        self.prob = prob
-        self.swap_labels = [tuple(p) for p in swap_labels]
-
-    def transform(self, results: dict) -> dict:
-        flip = np.random.rand() < self.prob
-        results['flip'] = False  # the label-space flip is undone by nobody: model sees flipped data
-        if flip:
-            results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
-            if 'gt_seg_map' in results:
-                seg = np.ascontiguousarray(results['gt_seg_map'][:, ::-1])
-                if self.swap_labels:
-                    out = seg.copy()
-                    for a, b in self.swap_labels:
-                        out[seg == a], out[seg == b] = b, a
-                    seg = out
-                results['gt_seg_map'] = seg
         return results
 
 
@@ -250,30 +172,6 @@ class SegPhotoMetricDistortion(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class SegPad(BaseTransform):
-    """Pad bottom/right to at least ``size`` (H, W): image with ``pad_val`` (raw
-    pixels), label with ``seg_pad_val`` (255). ``img_shape`` becomes the padded size."""
-
-    def __init__(self, size: Tuple[int, int], pad_val: int = 0, seg_pad_val: int = 255):
-        self.size = tuple(size)
-        self.pad_val = pad_val
-        self.seg_pad_val = seg_pad_val
-
-    def transform(self, results: dict) -> dict:
-        h, w = results['img'].shape[:2]
-        ph, pw = max(self.size[0] - h, 0), max(self.size[1] - w, 0)
-        if ph or pw:
-            results['img'] = cv2.copyMakeBorder(results['img'], 0, ph, 0, pw, cv2.BORDER_CONSTANT,
-                                                value=(self.pad_val, ) * 3)
-            if 'gt_seg_map' in results:
-                results['gt_seg_map'] = cv2.copyMakeBorder(results['gt_seg_map'], 0, ph, 0, pw,
-                                                           cv2.BORDER_CONSTANT,
-                                                           value=self.seg_pad_val)
-        results['img_shape'] = results['img'].shape[:2]
-        return results
-
-
-@TRANSFORMS.register_module()
 class PackSegInputs(BaseTransform):
     """``inputs``: uint8 3 x H x W tensor; ``data_samples``: a data element with
     ``gt_sem_seg`` (1 x H x W) and the metainfo keys below."""
@@ -282,11 +180,7 @@ class PackSegInputs(BaseTransform):
                  'reduce_zero_label', 'sample_idx')
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
-        if img.ndim == 2:
-            img = img[..., None]
-        inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
-        sample = BaseDataElement(metainfo={k: results[k] for k in self.META_KEYS if k in results})
+        inputs, sample = pack_image(results, self.META_KEYS)
         if 'gt_seg_map' in results:
             seg = torch.from_numpy(np.ascontiguousarray(results['gt_seg_map']).astype(np.int64))
             sample.gt_sem_seg = PixelData(data=seg[None])

@@ -1,3 +1,4 @@
-from .hrnet import ARCH_SETTINGS, HRNet, arch_name, stage_out_channels
+from .arch import ARCH_SETTINGS, arch_name, infer_hrnet_extra, stage_out_channels
+from .hrnet import HRNet
 
-__all__ = ['ARCH_SETTINGS', 'HRNet', 'arch_name', 'stage_out_channels']
+__all__ = ['ARCH_SETTINGS', 'HRNet', 'arch_name', 'infer_hrnet_extra', 'stage_out_channels']

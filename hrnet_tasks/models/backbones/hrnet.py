@@ -13,8 +13,13 @@ Output modes (``out_mode``):
   builds only its first fuse row, as in HigherHRNet/mmpose (pose).
 * ``'concat'``: HRNetV2 representation, branches 2-4 bilinearly resized to
   stride 4 and concatenated (15C channels) as a 1-tuple (segmentation).
+
+An ``'all'`` backbone serves heads of every kind in one pass:
+:meth:`HRNet.convert_outputs` derives the other two forms from its output and
+:meth:`HRNet.output_channels` gives their widths. The arch table lives in
+:mod:`hrnet_tasks.models.backbones.arch`.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -25,60 +30,16 @@ from mmengine.model import BaseModule, constant_init, kaiming_init
 from mmpretrain.models.backbones.resnet import BasicBlock, Bottleneck
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from hrnet_tasks.engine.checkpoint import load_checkpoint_file
 from hrnet_tasks.errors import ConfigError, UnknownArchError
+from hrnet_tasks.models.backbones.arch import (ARCH_SETTINGS, EXPANSION, arch_name,
+                                               check_arch_matches, check_checkpoint_layout,
+                                               stage_out_channels)
+from hrnet_tasks.models.converters.common import unwrap_state_dict
 from hrnet_tasks.registry import MODELS
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
-EXPANSION = {'BASIC': 1, 'BOTTLENECK': 4}
-
-
-def _stage(num_modules: int, block: str, num_blocks: Sequence[int],
-           num_channels: Sequence[int]) -> dict:
-    return dict(num_modules=num_modules, num_branches=len(num_blocks), block=block,
-                num_blocks=tuple(num_blocks), num_channels=tuple(num_channels))
-
-
-def _regular(width: int) -> dict:
-    """Stage table shared by w18 ... w64: only the branch width changes."""
-    w = width
-    return dict(stage1=_stage(1, 'BOTTLENECK', (4, ), (64, )),
-                stage2=_stage(1, 'BASIC', (4, 4), (w, 2 * w)),
-                stage3=_stage(4, 'BASIC', (4, 4, 4), (w, 2 * w, 4 * w)),
-                stage4=_stage(3, 'BASIC', (4, 4, 4, 4), (w, 2 * w, 4 * w, 8 * w)))
-
-
-# The single source of truth for every variant (official experiments/*.yaml).
-# ``num_channels`` of stage 1 is the bottleneck width (output = 4x).
-ARCH_SETTINGS: Dict[str, dict] = {
-    'w18_small_v1': dict(stage1=_stage(1, 'BOTTLENECK', (1, ), (32, )),
-                         stage2=_stage(1, 'BASIC', (2, 2), (16, 32)),
-                         stage3=_stage(1, 'BASIC', (2, 2, 2), (16, 32, 64)),
-                         stage4=_stage(1, 'BASIC', (2, 2, 2, 2), (16, 32, 64, 128))),
-    'w18_small_v2': dict(stage1=_stage(1, 'BOTTLENECK', (2, ), (64, )),
-                         stage2=_stage(1, 'BASIC', (2, 2), (18, 36)),
-                         stage3=_stage(3, 'BASIC', (2, 2, 2), (18, 36, 72)),
-                         stage4=_stage(2, 'BASIC', (2, 2, 2, 2), (18, 36, 72, 144))),
-    **{f'w{w}': _regular(w) for w in (18, 30, 32, 40, 44, 48, 64)},
-}
-
-
-def arch_name(extra: dict) -> str:
-    """Name of the preset equal to ``extra``, or ``'custom'``."""
-    for name, setting in ARCH_SETTINGS.items():
-        if _normalise(setting) == _normalise(extra):
-            return name
-    return 'custom'
-
-
-def _normalise(extra: dict) -> dict:
-    return {k: {kk: tuple(vv) if isinstance(vv, (list, tuple)) else vv
-                for kk, vv in extra[k].items()} for k in ('stage1', 'stage2', 'stage3', 'stage4')}
-
-
-def stage_out_channels(extra: dict) -> List[int]:
-    """Branch widths leaving stage 4 (C, 2C, 4C, 8C)."""
-    cfg = extra['stage4']
-    return [c * EXPANSION[cfg['block']] for c in cfg['num_channels']]
+OUT_MODES = ('all', 'highest', 'concat')
 
 
 def _abbrev(keys: List[str], limit: int = 12) -> str:
@@ -214,7 +175,7 @@ class HRNet(BaseModule):
         else:
             self._check_extra(extra)
             arch = arch_name(extra)
-        if out_mode not in ('all', 'highest', 'concat'):
+        if out_mode not in OUT_MODES:
             raise ValueError(f"out_mode must be 'all', 'highest' or 'concat', got {out_mode!r}")
         if upsample_mode not in ('nearest', 'bilinear'):
             raise ValueError(
@@ -225,6 +186,7 @@ class HRNet(BaseModule):
         self.extra = extra
         self.out_mode = out_mode
         self.align_corners = align_corners
+        self.norm_cfg = norm_cfg  # heads built on this backbone take the same norm
         self.norm_eval = norm_eval
         self.frozen_stages = frozen_stages
         self.zero_init_residual = zero_init_residual
@@ -266,8 +228,7 @@ class HRNet(BaseModule):
                     upsample_mode=upsample_mode, align_corners=align_corners))
             self.add_module(f'stage{k}', nn.Sequential(*modules))
             prev = channels
-        self.out_channels = prev if out_mode == 'all' else [prev[0]] if out_mode == 'highest' \
-            else [sum(prev)]
+        self.out_channels = self.output_channels(out_mode)
         self._freeze_stages()
 
     @staticmethod
@@ -347,8 +308,6 @@ class HRNet(BaseModule):
         checkpoints of this project, mmpretrain, mmpose and mmseg; ``''`` for the
         official/timm classification files). Returns the key report.
         """
-        from hrnet_tasks.engine.checkpoint import load_checkpoint_file
-        from hrnet_tasks.models.convert import check_arch_matches, unwrap_state_dict
         state = unwrap_state_dict(load_checkpoint_file(checkpoint))
         if prefix:
             state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
@@ -375,6 +334,45 @@ class HRNet(BaseModule):
                            f'{checkpoint}, left at their init: {_abbrev(report["missing"])}')
         return report
 
+    def check_checkpoint(self, state: Mapping[str, torch.Tensor], prefix: str, source: str):
+        """Raise a readable error when ``state`` holds this backbone (under ``prefix``) in
+        another arch or in the unconverted official layout; used by the runner's arch check."""
+        check_checkpoint_layout(self.extra, state, prefix, source)
+
+    def output_channels(self, mode: Optional[str] = None) -> List[int]:
+        """Channels of each map of the ``mode`` output (default: this backbone's ``out_mode``).
+
+        A backbone built with ``out_mode='highest'`` only computes the stride-4 branch of the
+        last module, so it serves no other mode; ``'all'`` serves every mode.
+        """
+        mode = mode or self.out_mode
+        if mode not in OUT_MODES:
+            raise ValueError(f"mode must be 'all', 'highest' or 'concat', got {mode!r}")
+        if self.out_mode == 'highest' and mode != 'highest':
+            raise ValueError(f"an HRNet built with out_mode='highest' has no {mode!r} output; "
+                             "build it with out_mode='all' to serve several heads")
+        branches = stage_out_channels(self.extra)
+        return {'all': branches, 'highest': branches[:1], 'concat': [sum(branches)]}[mode]
+
+    def convert_outputs(self, feats_all: Sequence[torch.Tensor],
+                        mode: str) -> Tuple[torch.Tensor, ...]:
+        """The ``mode`` output from the four stage-4 branches of an ``'all'`` forward.
+
+        ``'highest'`` is branch 0 (the same tensor a ``'highest'`` backbone with these
+        weights computes: the other fuse rows do not feed it); ``'concat'`` resizes
+        branches 1-3 bilinearly with this backbone's ``align_corners`` and concatenates.
+        """
+        self.output_channels(mode)  # validates the mode for this backbone
+        if mode == 'highest':
+            return (feats_all[0], )
+        if mode == 'concat':
+            size = feats_all[0].shape[-2:]
+            ups = [feats_all[0]] + [
+                F.interpolate(x, size=size, mode='bilinear', align_corners=bool(self.align_corners))
+                for x in feats_all[1:]]
+            return (torch.cat(ups, dim=1), )
+        return tuple(feats_all)
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.relu(self.bn2(self.conv2(x)))
@@ -385,14 +383,7 @@ class HRNet(BaseModule):
             # comes from the last existing branch.
             xs = [t(xs[i] if i < len(xs) else xs[-1]) for i, t in enumerate(transition)]
             xs = getattr(self, f'stage{k}')(xs)
-        if self.out_mode == 'highest':
-            return (xs[0], )
-        if self.out_mode == 'concat':
-            size = xs[0].shape[-2:]
-            ups = [xs[0]] + [F.interpolate(x, size=size, mode='bilinear',
-                                           align_corners=bool(self.align_corners)) for x in xs[1:]]
-            return (torch.cat(ups, dim=1), )
-        return tuple(xs)
+        return self.convert_outputs(xs, self.out_mode)
 
     def train(self, mode: bool = True):
         super().train(mode)

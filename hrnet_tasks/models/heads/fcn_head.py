@@ -4,60 +4,34 @@ Parameter names follow mmseg's ``FCNHead`` (``convs.0.{conv,bn}``, ``conv_seg``)
 the official first conv carries a bias that is redundant before BN, so ours has
 none and the converter folds the official bias into the BN running mean.
 """
-from typing import Dict, Optional
+from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
 
+from hrnet_tasks.models.heads.seg_head import BaseSegHead
 from hrnet_tasks.registry import MODELS
 
 
-def resize(x: torch.Tensor, size, align_corners: bool) -> torch.Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=align_corners)
-
-
-class SegHeadMixin:
-    """Loss and accuracy shared by the segmentation heads."""
-
-    def build_loss(self, loss: Optional[dict]):
-        loss = dict(loss or dict(type='PixelCrossEntropyLoss'))
-        self.loss_decode = MODELS.build(loss)
-
-    def loss_by_feat(self, logits: torch.Tensor, labels: torch.Tensor,
-                     prefix: str = '') -> Dict[str, torch.Tensor]:
-        """Logits (at 1/4) resized to the label size with the head's align_corners."""
-        logits = resize(logits, labels.shape[-2:], self.align_corners)
-        name = getattr(self.loss_decode, 'loss_name', 'loss_ce')
-        losses = {prefix + name: self.loss_decode(logits, labels)}
-        with torch.no_grad():
-            valid = labels != self.ignore_index
-            correct = (logits.argmax(1) == labels) & valid
-            acc = correct.sum().float() / valid.sum().clamp(min=1).float() * 100
-        losses[prefix + 'acc_seg'] = acc
-        return losses
-
-
 @MODELS.register_module()
-class FCNHead(SegHeadMixin, BaseModule):
+class FCNHead(BaseSegHead):
     """Conv(k)-BN-ReLU x ``num_convs`` then a 1x1 classifier, on the HRNetV2 concat.
 
     Args:
-        in_channels (int): 15C (270 for W18, 720 for W48).
+        in_channels (int): 15C (270 for W18, 720 for W48); the model fills it from the
+            backbone when the config leaves it out.
         num_classes (int): K.
         channels (int): width of the hidden convs (default: ``in_channels``).
         num_convs (int): 1 as in the official HRNetV2 head.
         kernel_size (int): 1 (``FINAL_CONV_KERNEL`` in every official config).
         dropout_ratio (float): dropout before the classifier (none officially).
-        align_corners (bool): for the loss resize.
+        norm_cfg (dict): norm of the hidden convs (the model passes the backbone's).
+        align_corners (bool): for the loss and inference resizes.
         loss (dict): loss config (``PixelCrossEntropyLoss`` by default).
     """
 
-    def __init__(self, in_channels: int, num_classes: int, channels: Optional[int] = None,
+    def __init__(self, in_channels: Optional[int], num_classes: int, channels: Optional[int] = None,
                  num_convs: int = 1, kernel_size: int = 1, dropout_ratio: float = -1,
                  norm_cfg: Optional[dict] = None, align_corners: bool = False,
                  ignore_index: int = 255, loss: Optional[dict] = None, init_cfg=None):
@@ -90,10 +64,9 @@ class FCNHead(SegHeadMixin, BaseModule):
             nn.init.normal_(self.conv_seg.weight, std=0.01)
             nn.init.constant_(self.conv_seg.bias, 0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(x, (list, tuple)):
-            x = x[0]
-        x = self.convs(x)
+    def forward(self, feats, prev_logits: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits at the feature resolution; ``prev_logits`` (in a cascade) are not used."""
+        x = self.convs(feats[0] if isinstance(feats, (list, tuple)) else feats)
         if self.dropout is not None:
             x = self.dropout(x)
         return self.conv_seg(x)

@@ -12,8 +12,10 @@ Used after an FCN auxiliary head whose logits A are the soft object regions:
 4. Fusion: 1x1 conv on concat[context, X] (1024->512), BN, ReLU, Dropout2d
    (0.05 in the official model; mmseg has none), then a 1x1 classifier.
 
-Parameter names follow mmseg's ``OCRHead`` so the converter table of the spec
-(§10.2) applies.
+Parameter names follow mmseg's ``OCRHead`` (the official names map onto them in
+:mod:`hrnet_tasks.models.converters.seg`). It is the second stage of a
+:class:`~hrnet_tasks.models.heads.seg_head.SegHeadCascade`
+(``decode_head=[FCNHead, OCRHead]``).
 """
 from typing import Optional
 
@@ -21,9 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
 
-from hrnet_tasks.models.heads.fcn_head import SegHeadMixin
+from hrnet_tasks.models.heads.seg_head import BaseSegHead
 from hrnet_tasks.registry import MODELS
 
 
@@ -71,11 +72,11 @@ class ObjectAttentionBlock(nn.Module):
 
 
 @MODELS.register_module()
-class OCRHead(SegHeadMixin, BaseModule):
-    """OCR head; ``forward(features, aux_logits)`` returns the final logits.
+class OCRHead(BaseSegHead):
+    """OCR head; ``forward(features, prev_logits)`` returns the final logits.
 
     Args:
-        in_channels (int): 15C of the HRNetV2 concat.
+        in_channels (int): 15C of the HRNetV2 concat (filled from the backbone when None).
         num_classes (int): K.
         channels (int): 512 (official MID_CHANNELS).
         ocr_channels (int): 256 (official KEY_CHANNELS).
@@ -83,7 +84,7 @@ class OCRHead(SegHeadMixin, BaseModule):
         scale (float): region softmax scale (1).
     """
 
-    def __init__(self, in_channels: int, num_classes: int, channels: int = 512,
+    def __init__(self, in_channels: Optional[int], num_classes: int, channels: int = 512,
                  ocr_channels: int = 256, dropout_ratio: float = 0.05, scale: float = 1.0,
                  norm_cfg: Optional[dict] = None, align_corners: bool = False,
                  ignore_index: int = 255, loss: Optional[dict] = None, init_cfg=None):
@@ -101,12 +102,14 @@ class OCRHead(SegHeadMixin, BaseModule):
         self.conv_seg = nn.Conv2d(channels, num_classes, 1)
         self.build_loss(loss)
 
-    def forward(self, x, aux_logits: torch.Tensor) -> torch.Tensor:
-        if isinstance(x, (list, tuple)):
-            x = x[0]
-        feats = self.bottleneck(x)
-        regions = spatial_gather(feats, aux_logits, self.scale)
-        out = self.object_context_block(feats, regions)
+    def forward(self, feats, prev_logits: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits refined with the object regions given by ``prev_logits``."""
+        if prev_logits is None:
+            raise ValueError('OCRHead refines the logits of another head: use it last in '
+                             'decode_head=[FCNHead, OCRHead] (a SegHeadCascade)')
+        x = self.bottleneck(feats[0] if isinstance(feats, (list, tuple)) else feats)
+        regions = spatial_gather(x, prev_logits, self.scale)
+        out = self.object_context_block(x, regions)
         if self.dropout is not None:
             out = self.dropout(out)
         return self.conv_seg(out)

@@ -1,5 +1,5 @@
 from .pose_losses import AssociativeEmbeddingLoss, MaskedHeatmapMSELoss
-from .seg_losses import (CITYSCAPES_CLASS_WEIGHTS, OhemPixelCrossEntropyLoss,  # noqa: F401
-                         PixelCrossEntropyLoss)
+from .seg_losses import CITYSCAPES_CLASS_WEIGHTS, OhemPixelCrossEntropyLoss, PixelCrossEntropyLoss
 
-__all__ = ['AssociativeEmbeddingLoss', 'MaskedHeatmapMSELoss']
+__all__ = ['AssociativeEmbeddingLoss', 'CITYSCAPES_CLASS_WEIGHTS', 'MaskedHeatmapMSELoss',
+           'OhemPixelCrossEntropyLoss', 'PixelCrossEntropyLoss']

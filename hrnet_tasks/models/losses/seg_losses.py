@@ -1,7 +1,7 @@
 """Pixel-wise segmentation losses: cross-entropy with ignore index and class
 weights, and the official HRNet-Semantic-Segmentation OHEM variant.
 
-Reductions (spec §3):
+Reductions:
 
 * ``avg_non_ignore=True`` (default, the official / PyTorch 'mean'): the sum of
   ``w_y * ce`` over non-ignored pixels divided by the sum of their ``w_y``.

@@ -1,18 +1,16 @@
-"""Bottom-up pose estimator (HigherHRNet): backbone + head + AE codec decoding."""
-from typing import List, Optional, Sequence
+"""Bottom-up pose estimator (HigherHRNet): the shared backbone + a bottom-up head."""
+from typing import Optional, Sequence
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor, BaseModel
-from mmengine.structures import BaseDataElement
+from mmengine.model import BaseModel
 
-from hrnet_tasks.codecs.associative_embedding import back_project
-from hrnet_tasks.registry import MODELS, TASK_UTILS
+from hrnet_tasks.models.data_preprocessor import ImageBatchPreprocessor
+from hrnet_tasks.models.heads.base import build_head, with_batch_meta
+from hrnet_tasks.registry import MODELS
 
 
 @MODELS.register_module()
-class PoseDataPreprocessor(BaseDataPreprocessor):
+class PoseDataPreprocessor(ImageBatchPreprocessor):
     """Stacks uint8 HWC->CHW images, padding bottom/right with black pixels to a
     multiple of ``size_divisor``, converts BGR->RGB and normalises.
 
@@ -25,48 +23,32 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
                  std=(58.395, 57.12, 57.375),
                  bgr_to_rgb: bool = True,
                  size_divisor: int = 32):
-        super().__init__()
-        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1), False)
-        self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(-1, 1, 1), False)
-        self.bgr_to_rgb = bgr_to_rgb
-        self.size_divisor = size_divisor
+        super().__init__(mean, std, bgr_to_rgb, size_divisor=size_divisor)
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        data = self.cast_data(data)
-        inputs = data['inputs']
-        if isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
-            inputs = list(inputs)
-        h = max(x.shape[1] for x in inputs)
-        w = max(x.shape[2] for x in inputs)
-        d = self.size_divisor
-        h, w = -(-h // d) * d, -(-w // d) * d
-        batch = inputs[0].new_zeros((len(inputs), inputs[0].shape[0], h, w), dtype=torch.float32)
-        for i, x in enumerate(inputs):
-            batch[i, :, :x.shape[1], :x.shape[2]] = x.float()
-        if self.bgr_to_rgb and batch.shape[1] == 3:
-            batch = batch[:, [2, 1, 0]]
-        batch = (batch - self.mean) / self.std
-        return dict(inputs=batch, data_samples=data.get('data_samples'))
-
-
-def _resize(x: torch.Tensor, size) -> torch.Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False)
+        inputs, samples = self.unpack(data)
+        batch = self.pad_then_normalize(inputs, self.padded_size(inputs, training))
+        return dict(inputs=batch, data_samples=samples)
 
 
 @MODELS.register_module()
 class BottomUpPoseEstimator(BaseModel):
-    """HigherHRNet-style bottom-up pose estimation.
+    """Bottom-up pose estimation: the shared backbone and one bottom-up head.
+
+    The estimator runs the backbone on each test view the head asks for
+    (``head.view_inputs``); the head aggregates the views and decodes people
+    (:meth:`HigherHRNetHead.predict`), so another bottom-up head works unchanged.
 
     Args:
         backbone (dict): the shared ``HRNet`` (``out_mode='highest'``).
-        head (dict): ``HigherHRNetHead``.
-        codec (dict): ``AssociativeEmbedding`` (decoding settings).
+        head (dict): ``HigherHRNetHead``; ``in_channels`` / ``norm_cfg`` left out are
+            taken from the backbone.
+        codec (dict, optional): ``AssociativeEmbedding`` decoding settings, passed to
+            the head (which holds the codec) unless the head config has its own.
         test_cfg (dict): ``flip_test`` (bool), ``scale_factors`` (list of float,
             multi-scale test; tags are taken from scale 1 only).
-        metainfo (dict, optional): pose metainfo (keypoint names, flip pairs, ...);
-            the per-sample ``flip_indices`` packed by the pipeline take precedence.
+        metainfo (dict, optional): pose metainfo (keypoint names, flip pairs, grouping
+            order), passed to the head; without it, 17 keypoints mean COCO's.
         data_preprocessor (dict): ``PoseDataPreprocessor``.
 
     ``mode='tensor'`` returns the raw head outputs ``[(B, 2K, H/4, W/4), (B, K, H/2, W/2)]``.
@@ -84,19 +66,23 @@ class BottomUpPoseEstimator(BaseModel):
             data_preprocessor = dict(type='PoseDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        self.head = MODELS.build(head)
-        codec = dict(codec or dict(type='AssociativeEmbedding'))
-        codec.setdefault('num_keypoints', self.head.num_keypoints)
-        self.codec = TASK_UTILS.build(codec)
+        head = dict(head)
+        if codec is not None:
+            head.setdefault('codec', codec)
+        if metainfo is not None:
+            head.setdefault('metainfo', metainfo)
+        self.head = build_head(head, self.backbone)
         self.test_cfg = dict(flip_test=True, scale_factors=[1.0])
         self.test_cfg.update(test_cfg or {})
-        from hrnet_tasks.datasets.coco_keypoints import parse_pose_metainfo
-        self.metainfo = parse_pose_metainfo(metainfo) if metainfo is not None else None
-        if self.metainfo is not None and self.metainfo.get('group_order') is not None \
-                and codec.get('joint_order') is None:
-            self.codec.joint_order = list(self.metainfo['group_order'])
 
-    # ------------------------------------------------------------------ forward
+    @property
+    def codec(self):
+        return self.head.codec
+
+    @property
+    def metainfo(self) -> Optional[dict]:
+        return self.head.metainfo
+
     def extract_feat(self, inputs: torch.Tensor):
         return self.backbone(inputs)
 
@@ -109,77 +95,24 @@ class BottomUpPoseEstimator(BaseModel):
             return self.predict(inputs, data_samples)
         raise RuntimeError(f'Invalid mode "{mode}"; use "tensor", "loss" or "predict"')
 
-    # ---------------------------------------------------------------- predict
-    def _flip_indices(self, data_samples) -> List[int]:
-        k = self.head.num_keypoints
-        if data_samples:
-            meta = data_samples[0].metainfo if hasattr(data_samples[0], 'metainfo') else {}
-            if meta.get('flip_indices') is not None:
-                return list(meta['flip_indices'])
-        if self.metainfo is not None:
-            return list(self.metainfo['flip_indices'])
-        meta = getattr(self, 'dataset_meta', None) or {}
-        if meta.get('flip_indices') is not None:
-            return list(meta['flip_indices'])
-        if k == 17:
-            from hrnet_tasks.datasets.coco_keypoints import COCO_METAINFO, parse_pose_metainfo
-            return parse_pose_metainfo(COCO_METAINFO)['flip_indices']
-        raise ValueError(
-            'flip test needs flip_indices: pass model.metainfo or pack them per sample')
-
-    def _aggregate(self, x: torch.Tensor):
-        """One pass: 1/4 output resized to 1/2, heatmaps averaged over resolutions."""
-        k = self.head.num_keypoints
-        y0, y1 = self.head(self.extract_feat(x))[:2]
-        y0 = _resize(y0.float(), y1.shape[-2:])
-        return (y0[:, :k] + y1.float()) / 2, y0[:, k:2 * k]
+    def view_feats(self, inputs: torch.Tensor) -> list:
+        """Backbone features of each test view of the head."""
+        return [self.extract_feat(x) for x in self.head.view_inputs(inputs, self.test_cfg)]
 
     def forward_test(self, inputs: torch.Tensor, flip_indices: Optional[Sequence[int]] = None):
-        """Aggregated heatmaps (B, K, H, W) and tags (B, K, H, W, L) at input size."""
-        h, w = inputs.shape[-2:]
-        scales = sorted(self.test_cfg.get('scale_factors') or [1.0], reverse=True)
-        flip = self.test_cfg.get('flip_test', True)
-        hm_sum, tags = 0, None
-        for s in scales:
-            x = inputs
-            if s != 1:
-                size = (max(32, int(round(h * s / 32)) * 32), max(32, int(round(w * s / 32)) * 32))
-                x = _resize(inputs, size)
-            hm, tag = self._aggregate(x)
-            hm, tag = _resize(hm, (h, w)), _resize(tag, (h, w))
-            tag_list = [tag]
-            if flip:
-                hm_f, tag_f = self._aggregate(x.flip(3))
-                hm_f = _resize(hm_f.flip(3)[:, flip_indices], (h, w))
-                tag_f = _resize(tag_f.flip(3)[:, flip_indices], (h, w))
-                hm = (hm + hm_f) / 2
-                tag_list.append(tag_f)
-            hm_sum = hm_sum + hm
-            if s == 1 or len(scales) == 1:
-                tags = torch.stack(tag_list, dim=-1)
-        if tags is None:  # no scale 1 in the list: take the tags of the last (smallest) scale
-            tags = torch.stack(tag_list, dim=-1)
-        return hm_sum / len(scales), tags
+        """Aggregated heatmaps (B, K, H, W) and tags (B, K, H, W, L) at input size: what
+        :meth:`predict` decodes (``tools/benchmark.py`` times it)."""
+        if flip_indices is None and self.test_cfg.get('flip_test', True):
+            flip_indices = self.head.flip_indices()
+        return self.head.aggregate(self.view_feats(inputs), inputs.shape[-2:], flip_indices,
+                                   self.test_cfg)
 
     def predict(self, inputs: torch.Tensor, data_samples=None):
-        flip_indices = self._flip_indices(data_samples) if self.test_cfg.get('flip_test',
-                                                                             True) else None
-        hms, tags = self.forward_test(inputs, flip_indices)
-        b = inputs.shape[0]
-        if data_samples is None:
-            data_samples = [BaseDataElement() for _ in range(b)]
-        sizes = []
-        for d in data_samples:
-            size = d.metainfo.get('input_size')
-            sizes.append(tuple(size) if size is not None else (inputs.shape[3], inputs.shape[2]))
-        decoded = self.codec.decode(hms, tags, sizes)
-        for d, (kpts, scores) in zip(data_samples, decoded):
-            meta = d.metainfo
-            if meta.get('warp_center') is not None and len(kpts):
-                xy = back_project(kpts[..., :2], meta['warp_center'], meta['input_size'],
-                                  meta['warp_scale'])
-                kpts = np.concatenate([xy, kpts[..., 2:]], axis=-1).astype(np.float32)
-            d.set_field(kpts[..., :2].astype(np.float32), 'pred_keypoints')
-            d.set_field(kpts[..., 2].astype(np.float32), 'pred_keypoint_scores')
-            d.set_field(scores.astype(np.float32), 'pred_scores')
-        return data_samples
+        data_samples = with_batch_meta(inputs, data_samples)
+        # a model loaded by apis.init_model knows its dataset's flips from the checkpoint
+        dataset_flip = (getattr(self, 'dataset_meta', None) or {}).get('flip_indices')
+        if dataset_flip is not None and self.head.metainfo is None:
+            for sample in data_samples:
+                if sample.metainfo.get('flip_indices') is None:
+                    sample.set_metainfo(dict(flip_indices=list(dataset_flip)))
+        return self.head.predict(self.view_feats(inputs), data_samples, self.test_cfg)

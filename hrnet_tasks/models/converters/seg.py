@@ -1,19 +1,20 @@
-"""Official HRNet-Semantic-Segmentation checkpoints <-> this project's segmentors.
+"""Segmentation checkpoints: official HRNet-Semantic-Segmentation <-> :class:`EncoderDecoder`.
 
 Official checkpoints are saved from ``FullModel`` (every key under ``model.``)
 and may hold ``loss.criterion.weight`` (the class-weight buffer, dropped). The
-backbone keys are identical to ours under ``backbone.``. Head keys map as in
-spec §10.2; the biases of the convs followed by BN (``last_layer.0``,
-``aux_head.0``, ``conv3x3_ocr.0``) are folded into that BN's running mean:
-BN(Wx + b) with mean mu == BN(Wx) with mean mu - b (exact).
+backbone keys are identical to ours under ``backbone.``. Head keys map row by
+row (:data:`HEAD_TABLES`); the biases of the convs followed by BN
+(``last_layer.0``, ``aux_head.0``, ``conv3x3_ocr.0``) are folded into that BN's
+running mean (:func:`~hrnet_tasks.models.converters.common.fold_biases`, exact).
 """
-import re
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Tuple
 
 import torch
 
-_BACKBONE = re.compile(r'^(conv1|bn1|conv2|bn2|layer1|transition\d|stage\d)\.')
+from hrnet_tasks.models.converters.common import (BACKBONE_KEY, ConversionError, Converted,
+                                                  backbone_arch, fold_biases, unfold_biases)
+
 _BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 _ODB = 'ocr_distri_head.object_context_block.'
 _OCB = 'decode_head.1.object_context_block.'
@@ -52,11 +53,14 @@ def _ocr_rows() -> List[Tuple[str, str]]:
     return rows
 
 
+# (official key, our key) per head kind
 HEAD_TABLES = {'fcn': _fcn_rows('last_layer', 'decode_head'), 'ocr': _ocr_rows()}
 # official conv bias -> official BN running mean it folds into
 FOLDS = {'fcn': {'last_layer.0.bias': 'last_layer.1.running_mean'},
          'ocr': {'aux_head.0.bias': 'aux_head.1.running_mean',
                  'conv3x3_ocr.0.bias': 'conv3x3_ocr.1.running_mean'}}
+# arch -> the name part of the shipped configs
+_CONFIG_ARCH = {'w18_small_v2': 'w18_small', 'w18': 'w18', 'w48': 'w48'}
 
 
 def strip_official(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -84,14 +88,8 @@ def official_seg_to_ours(state: Mapping[str, torch.Tensor]) -> Tuple[Dict[str, t
     """(our state dict, 'fcn' | 'ocr', the official biases that were folded)."""
     state = strip_official(state)
     kind = head_type(state)
-    state = OrderedDict((k, v.clone() if torch.is_tensor(v) else v) for k, v in state.items())
-    folded = []
-    for bias_key, mean_key in FOLDS[kind].items():
-        if bias_key in state:
-            if mean_key not in state:
-                raise KeyError(f'{bias_key} has no BN running mean {mean_key} to fold into')
-            state[mean_key] = state[mean_key] - state.pop(bias_key).to(state[mean_key].dtype)
-            folded.append(bias_key)
+    state = OrderedDict((k, v.clone()) for k, v in state.items())
+    folded = fold_biases(state, FOLDS[kind])
     out = OrderedDict()
     mapped = set()
     for official, ours in HEAD_TABLES[kind]:
@@ -105,7 +103,7 @@ def official_seg_to_ours(state: Mapping[str, torch.Tensor]) -> Tuple[Dict[str, t
     for key, value in state.items():
         if key in mapped:
             continue
-        if _BACKBONE.match(key):
+        if BACKBONE_KEY.match(key):
             out['backbone.' + key] = value
         else:
             raise KeyError(f'unexpected key {key!r} in an official HRNet {kind.upper()} '
@@ -128,10 +126,24 @@ def ours_to_official_seg(state: Mapping[str, torch.Tensor], prefix: str = 'model
             out[inverse[key]] = value.clone()
         else:
             raise KeyError(f'unexpected key {key!r} in our {kind.upper()} segmentor')
-    for bias_key, mean_key in FOLDS[kind].items():
-        bias = (biases or {}).get(bias_key)
-        if bias is None:
-            bias = torch.zeros_like(out[mean_key])
-        out[bias_key] = bias.clone()
-        out[mean_key] = out[mean_key] + bias
+    unfold_biases(out, FOLDS[kind], biases)
     return OrderedDict((prefix + k, v) for k, v in out.items())
+
+
+def convert_checkpoint(state: Mapping[str, torch.Tensor], src: str) -> Converted:
+    """Official HRNet-Semantic-Segmentation HRNetV2 / HRNetV2+OCR -> configs/seg/*.py
+    (19 classes -> the Cityscapes config, 150 -> ADE20K)."""
+    if src != 'official':
+        raise ConversionError(f'--task seg converts official HRNet-Semantic-Segmentation '
+                              f'checkpoints (--src official), not {src!r}')
+    try:
+        out, kind, folded = official_seg_to_ours(state)
+    except KeyError as exc:
+        raise ConversionError(exc.args[0] if exc.args else str(exc)) from None
+    arch = backbone_arch(out)
+    num_classes = out['decode_head.conv_seg.weight' if kind == 'fcn' else
+                      'decode_head.1.conv_seg.weight'].shape[0]
+    dataset = {150: 'ade20k_512x512'}.get(num_classes, 'cityscapes_512x1024')
+    name = _CONFIG_ARCH.get(arch)
+    config = f'configs/seg/{kind}_hrnetv2_{name}_{dataset}.py' if name else None
+    return Converted(out, arch, config, folded)

@@ -1,4 +1,4 @@
-"""Key mapping between official HigherHRNet checkpoints and :class:`BottomUpPoseEstimator`.
+"""Pose checkpoints: official HigherHRNet (or mmpose 0.x) <-> :class:`BottomUpPoseEstimator`.
 
 The official ``PoseHigherResolutionNet`` keeps the backbone at the top level
 (``conv1 ... stage4``) next to ``final_layers`` / ``deconv_layers``; ours nests
@@ -12,7 +12,12 @@ from typing import Dict, Mapping
 
 import torch
 
+from hrnet_tasks.models.converters.common import ConversionError, Converted, backbone_arch
+
 HEAD_PREFIXES = ('final_layers.', 'deconv_layers.')
+# arch -> the shipped config of that arch
+CONFIGS = {'w32': 'configs/pose/higherhrnet_w32_coco_512.py',
+           'w48': 'configs/pose/higherhrnet_w48_coco_640.py'}
 
 
 def _strip(key: str) -> str:
@@ -49,3 +54,15 @@ def pose_ours_to_official(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.
             raise KeyError(f'{key}: not a backbone./head. key of a BottomUpPoseEstimator')
         out[key] = value
     return out
+
+
+def convert_checkpoint(state: Mapping[str, torch.Tensor], src: str) -> Converted:
+    """Official HigherHRNet (or mmpose 0.x) -> configs/pose/higherhrnet_<arch>_coco_*.py."""
+    if src != 'official':
+        raise ConversionError(f'--task pose converts --src official checkpoints (official '
+                              f'HigherHRNet or mmpose 0.x), not {src!r}')
+    out = pose_official_to_ours(state)
+    if not any(k.startswith('head.final_layers.') for k in out):
+        raise ConversionError('no final_layers.* in the checkpoint: not a HigherHRNet pose model')
+    arch = backbone_arch(out)
+    return Converted(out, arch, CONFIGS.get(arch), [])
