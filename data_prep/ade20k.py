@@ -14,13 +14,11 @@ import os
 import os.path as osp
 import sys
 
-import cv2
-import numpy as np
-
 EXPECTED = {'training': 20210, 'validation': 2000}
 
 
 def check(root: str, full: bool = False, sample_every: int = 50) -> list:
+    import cv2  # here, not at the top: `--help` and a wrong root answer at once
     problems = []
     for split, expected in EXPECTED.items():
         img_dir, ann_dir = osp.join(root, 'images', split), osp.join(root, 'annotations', split)

@@ -15,16 +15,15 @@ import os.path as osp
 import sys
 from multiprocessing import Pool
 
-import cv2
-import numpy as np
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+
+from hrnet_tasks.progress import Progress  # noqa: E402
 
 SUFFIX_IN = '_gtFine_labelIds.png'
 SUFFIX_OUT = '_gtFine_labelTrainIds.png'
 
 
-def _lut() -> np.ndarray:
+def _lut():
     from hrnet_tasks.datasets.segmentation import CITYSCAPES_ID_TO_TRAINID, label_lut
     return label_lut(CITYSCAPES_ID_TO_TRAINID)
 
@@ -34,6 +33,8 @@ def convert_one(args):
     dst = src[:-len(SUFFIX_IN)] + SUFFIX_OUT
     if osp.isfile(dst) and not force:
         return 'kept'
+    import cv2  # here, not at the top: `--help` and the layout checks stay instant
+    import numpy as np
     label = cv2.imread(src, cv2.IMREAD_UNCHANGED)
     if label is None or label.ndim != 2:
         return f'error: cannot read a single-channel label map: {src}'
@@ -73,11 +74,18 @@ def main(argv=None):
     print(f'converting {len(files)} *{SUFFIX_IN} -> *{SUFFIX_OUT} with {args.nproc} processes '
           '(labelId -> trainId, official table; other ids -> 255)')
     jobs = [(f, args.force) for f in files]
+    progress = Progress(len(jobs), 'label maps')
+    results = []
     if args.nproc > 1:
         with Pool(args.nproc) as pool:
-            results = pool.map(convert_one, jobs, chunksize=16)
+            for result in pool.imap_unordered(convert_one, jobs, chunksize=16):
+                results.append(result)
+                progress.update()
     else:
-        results = [convert_one(j) for j in jobs]
+        for job in jobs:
+            results.append(convert_one(job))
+            progress.update()
+    progress.close()
     errors = [r for r in results if r.startswith('error')]
     print(f'written {results.count("written")}, kept {results.count("kept")} (already there; '
           f'--force to redo), errors {len(errors)}')

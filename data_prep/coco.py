@@ -15,6 +15,10 @@ import io
 import os.path as osp
 import sys
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+
+from hrnet_tasks.progress import Progress  # noqa: E402
+
 
 def check_split(root: str, split: str, size_check: bool = True, num_keypoints: int = 17) -> dict:
     ann_file = osp.join(root, 'annotations', f'person_keypoints_{split}.json')
@@ -33,6 +37,7 @@ def check_split(root: str, split: str, size_check: bool = True, num_keypoints: i
     bad_kpts = [a['id'] for a in anns if len(a.get('keypoints', [])) != 3 * num_keypoints]
     with_ann = {a['image_id'] for a in anns}
     missing, wrong_size = [], []
+    progress = Progress(len(img_ids), 'images', prefix=f'[{split}] ')
     for img in coco.loadImgs(img_ids):
         path = osp.join(img_dir, img['file_name'])
         if not osp.isfile(path):
@@ -42,6 +47,8 @@ def check_split(root: str, split: str, size_check: bool = True, num_keypoints: i
             im = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
             if im is None or im.shape[:2] != (img['height'], img['width']):
                 wrong_size.append(path)
+        progress.update()
+    progress.close()
     report.update(images=len(img_ids),
                   images_with_annotations=len(with_ann & set(img_ids)),
                   people=sum(1 for a in anns if not a.get('iscrowd', 0)),

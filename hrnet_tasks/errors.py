@@ -10,3 +10,7 @@ class UnknownArchError(ConfigError, KeyError):
 
     def __str__(self):  # KeyError would quote the message
         return str(self.args[0])
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be loaded (empty, truncated, corrupt, not a checkpoint)."""

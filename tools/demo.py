@@ -12,8 +12,6 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-import cv2  # noqa: E402
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
@@ -25,15 +23,21 @@ def main(argv=None):
     parser.add_argument('--out-dir', default='demo_out', help='output folder (several images)')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
-    from hrnet_tasks.apis import inference, init_model, task_of
     for path in [args.config, args.checkpoint, *args.images]:
         if not osp.isfile(path):
             sys.exit(f'error: file not found: {path}')
+    if args.out and len(args.images) > 1:
+        sys.exit('error: --out takes one image; use --out-dir for several')
+    from hrnet_tasks.cli import checkpoint_problem
+    problem = checkpoint_problem(args.checkpoint)
+    if problem:
+        sys.exit(f'error: cannot load checkpoint {args.checkpoint}: {problem}')
+    import cv2
+
+    from hrnet_tasks.apis import inference, init_model, task_of
     model = init_model(args.config, args.checkpoint, device=args.device)
     adapter = task_of(model)
     results = inference(model, args.images)
-    if args.out and len(args.images) > 1:
-        sys.exit('error: --out takes one image; use --out-dir for several')
     for image_path, result in zip(args.images, results):
         out = args.out or osp.join(args.out_dir, osp.splitext(osp.basename(image_path))[0] + '.png')
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)

@@ -1,15 +1,12 @@
 """Behaviour every task dataset shares: path checks that name the fix, and
 skip-and-count of bad images."""
-import os.path as osp
 from typing import List, Tuple
 
 from mmengine.logging import MMLogger
 
+from hrnet_tasks import datapaths
+from hrnet_tasks.datapaths import DataPathError  # noqa: F401 (re-exported)
 from hrnet_tasks.datasets.transforms.loading import BadImageError
-
-
-class DataPathError(FileNotFoundError):
-    """A data root or annotation file that does not exist, with the command that makes it."""
 
 
 class CheckedDatasetMixin:
@@ -27,21 +24,12 @@ class CheckedDatasetMixin:
     num_skipped_images: int = 0
 
     @classmethod
-    def required_paths(cls, data_root: str = '', data_prefix='', ann_file: str = '',
-                       **_) -> List[Tuple[str, str]]:
-        paths = [('data root', data_root)] if data_root else []
-        prefixes = data_prefix.values() if isinstance(data_prefix, dict) else [data_prefix]
-        paths += [('image folder', osp.join(data_root, p)) for p in prefixes if p]
-        if ann_file:
-            paths.append(('annotation file', osp.join(data_root, ann_file)))
-        return paths
+    def required_paths(cls, **dataset_cfg) -> List[Tuple[str, str]]:
+        return datapaths.required_paths(**dataset_cfg)
 
     @classmethod
     def check_paths(cls, **dataset_cfg):
-        for what, path in cls.required_paths(**dataset_cfg):
-            if not osp.exists(path):
-                raise DataPathError(
-                    f'{cls.__name__}: {what} not found: {path!r}. {cls.PREPARE_HINT}')
+        datapaths.check_paths(cls.__name__, cls.PREPARE_HINT, cls.required_paths(**dataset_cfg))
 
     @property
     def _bad_indices(self) -> set:

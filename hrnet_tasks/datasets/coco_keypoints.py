@@ -12,6 +12,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
+from hrnet_tasks.datapaths import PREPARE_HINTS
 from hrnet_tasks.datasets.base import CheckedDatasetMixin, DataPathError
 from hrnet_tasks.datasets.transforms.loading import BadImageError
 from hrnet_tasks.registry import DATASETS
@@ -88,7 +89,10 @@ def parse_pose_metainfo(meta: Optional[dict]) -> dict:
                 skeleton_links=[(to_index(a), to_index(b)) for a, b in meta.get('skeleton', [])],
                 sigmas=sigmas)
     order = meta.get('group_order')
-    meta['group_order'] = list(order) if order is not None else list(range(k))
+    if order is None:  # COCO's keypoints group in COCO's order whoever names them
+        order = COCO_METAINFO['group_order'] if names == COCO_METAINFO['keypoint_names'] \
+            else range(k)
+    meta['group_order'] = list(order)
     return meta
 
 
@@ -112,10 +116,7 @@ class CocoKeypointDataset(CheckedDatasetMixin, BaseDataset):
     """
 
     METAINFO = COCO_METAINFO
-    PREPARE_HINT = (
-        'Lay COCO out as data/coco/{annotations/person_keypoints_{train,val}2017.json, '
-        'train2017/, val2017/} and check it with `python data_prep/coco.py`; for the tiny '
-        'synthetic set run `python data_prep/make_tiny.py --tasks pose`.')
+    PREPARE_HINT = PREPARE_HINTS['CocoKeypointDataset']
 
     def __init__(self,
                  ann_file: str = '',

@@ -3,6 +3,7 @@ from typing import Optional, Sequence
 
 from mmpretrain.datasets import CustomDataset
 
+from hrnet_tasks.datapaths import PREPARE_HINTS
 from hrnet_tasks.datasets.base import CheckedDatasetMixin
 from hrnet_tasks.registry import DATASETS
 
@@ -17,9 +18,7 @@ class ImageNetDataset(CheckedDatasetMixin, CustomDataset):
     ``CustomDataset``; adds the path check and ``skip_bad_images``.
     """
 
-    PREPARE_HINT = ('Lay ImageNet out as data/imagenet/{train,val}/<wnid>/*.JPEG or flat val/ '
-                    '+ a list file (python data_prep/imagenet.py --help); '
-                    'for the tiny synthetic set run `python data_prep/make_tiny.py`.')
+    PREPARE_HINT = PREPARE_HINTS['ImageNetDataset']
 
     def __init__(self,
                  data_root: str = '',

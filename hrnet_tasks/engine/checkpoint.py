@@ -21,22 +21,9 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-
-def _numpy_globals() -> list:
-    dtypes = [np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8,
-              np.uint8, np.uint32, np.uint64, np.bool_]
-    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
-    found = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar]
-    found += [type(np.dtype(t)) for t in dtypes]  # numpy>=1.25 dtype classes, e.g. Float64DType
-    return found
-
-
-SAFE_GLOBALS = [HistoryBuffer, *_numpy_globals()]
-
-
-def allow_checkpoint_types():
-    """Allow-list the non-tensor types found in mmengine/hrnet_tasks checkpoints."""
-    torch.serialization.add_safe_globals(SAFE_GLOBALS)
+from hrnet_tasks.checkpoint_files import checkpoint_problem
+from hrnet_tasks.errors import CheckpointError
+from hrnet_tasks.safe_globals import allow_checkpoint_types
 
 
 def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> Any:
@@ -47,6 +34,9 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
+        problem = checkpoint_problem(path)
+        if problem:  # empty, truncated, corrupt or not a checkpoint at all
+            raise CheckpointError(f'cannot load checkpoint {path}: {problem}') from None
         raise RuntimeError(
             f'could not load {path} with weights_only=True ({exc}). Only tensors, plain '
             'containers and the allow-listed mmengine types are accepted; convert foreign '

@@ -74,3 +74,39 @@ class RankConsistencyHook(Hook):
         if len(set(digests)) != 1:
             raise RuntimeError(f'rank {get_rank()}: parameters differ across ranks after epoch '
                                f'{runner.epoch}: {digests}')
+
+
+@HOOKS.register_module()
+class TestProgressHook(Hook):
+    """Progress of a test run: images done, images/s and ETA.
+
+    A bar redrawn in place when stderr is a terminal, a log line every ``every``
+    fraction of the test set otherwise. Rank 0 reports for all ranks: each test
+    step handles one batch per rank, so it counts its own images times the world
+    size (capped at the set size: the sampler pads the last step).
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, every: float = 0.1):
+        self.every = every
+        self.progress = None
+
+    def before_test_epoch(self, runner):
+        if not is_main_process():
+            return
+        from hrnet_tasks.progress import Progress
+        total = len(runner.test_loop.dataloader.dataset)
+        self.progress = Progress(total, 'images', prefix='test: ', log=runner.logger.info,
+                                 every=self.every)
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if self.progress is not None:
+            self.progress.update(len(outputs or []) * get_world_size())
+            if self.progress.done >= self.progress.total:
+                self.after_test_epoch(runner)  # end the bar before the metrics are logged
+
+    def after_test_epoch(self, runner, metrics=None):
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None

@@ -1,66 +1,39 @@
-"""What tools/train.py and tools/test.py share: config loading, option checks,
-launcher/AMP/resume wiring and the pre-flight data check.
+"""What tools/train.py and tools/test.py share once the model stack is imported:
+the checks that need the registries, and distributed start and end.
 
-Everything that can be checked from the config alone is checked here, before
-the Runner builds a model, so a typo costs seconds, not a queued GPU job.
+The checks that need no registry (config keys, data paths of the project's
+datasets, checkpoint files) live in ``hrnet_tasks.cli`` and run first, before
+torch is imported; they are re-exported here.
 """
-import argparse
-import glob
 import inspect
 import os
-import os.path as osp
 import re
+import sys
+import time
+import traceback
 from typing import Any, Optional
 
-import torch
-from mmengine.config import Config, DictAction
-
-from hrnet_tasks import registry as R
+from hrnet_tasks import cli
+from hrnet_tasks.cli import (DEFAULT_DIST_TIMEOUT, add_common_args, apply_train_args,  # noqa: F401
+                             check_checkpoint, check_data, checkpoint_problem,
+                             find_latest_checkpoint, load_config)
 from hrnet_tasks.errors import ConfigError
 
-
-def add_common_args(parser: argparse.ArgumentParser):
-    parser.add_argument('--work-dir', help='where logs and checkpoints go '
-                        '(default: work_dirs/<config name>)')
-    parser.add_argument('--amp', action='store_true',
-                        help='mixed precision: fp16 + loss scaling on CUDA, bf16 autocast on CPU')
-    parser.add_argument('--dist', action='store_true',
-                        help='distributed run under torchrun (same as --launcher pytorch); '
-                        'nccl on CUDA, gloo on CPU')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. model.backbone.arch=w18 '
-                        'train_dataloader.batch_size=64')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+# seconds a rank whose peer died waits to be stopped by torchrun before it exits itself
+PEER_GRACE_S = 10
 
 
-def load_config(args) -> Config:
-    if not osp.isfile(args.config):
-        raise ConfigError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    check_cfg_options(cfg, args.cfg_options)
-    cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = 'pytorch' if args.dist and args.launcher == 'none' else args.launcher
-    if cfg.launcher != 'none':
-        # mmengine defaults to nccl, which does not exist without CUDA.
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-        cfg.env_cfg.dist_cfg.backend = 'nccl' if torch.cuda.is_available() else 'gloo'
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
-    return cfg
-
-
-# ---------------------------------------------------------------- option checks
-
-_REGISTRIES = (R.MODELS, R.DATASETS, R.TRANSFORMS, R.OPTIMIZERS, R.OPTIM_WRAPPERS,
-               R.PARAM_SCHEDULERS, R.HOOKS, R.METRICS, R.DATA_SAMPLERS, R.LOOPS,
-               R.VISUALIZERS, R.VISBACKENDS, R.TASK_UTILS, R.RUNNERS)
+def _registries() -> tuple:
+    from hrnet_tasks import registry as R
+    return (R.MODELS, R.DATASETS, R.TRANSFORMS, R.OPTIMIZERS, R.OPTIM_WRAPPERS,
+            R.PARAM_SCHEDULERS, R.HOOKS, R.METRICS, R.DATA_SAMPLERS, R.LOOPS,
+            R.VISUALIZERS, R.VISBACKENDS, R.TASK_UTILS, R.RUNNERS)
 
 
 def _lookup_type(type_name: Any):
     if not isinstance(type_name, str):
         return type_name if inspect.isclass(type_name) else None
-    for registry in _REGISTRIES:
+    for registry in _registries():
         try:
             found = registry.get(type_name)
         except Exception:  # a registry whose lazy import fails is not the one
@@ -89,118 +62,29 @@ def accepted_keys(cls) -> Optional[set]:
     return None
 
 
-def check_cfg_options(cfg: Config, options: dict):
-    """Reject ``--cfg-options`` keys that the config or the target class does not know."""
-    for key in options:
-        parts = key.split('.')
-        node: Any = cfg.to_dict()
-        for depth, part in enumerate(parts):
-            path = '.'.join(parts[:depth + 1])
-            last = depth == len(parts) - 1
-            if isinstance(node, (list, tuple)):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ConfigError(f'--cfg-options {key}: {path!r} indexes a list of '
-                                      f'{len(node)} items; use 0..{len(node) - 1}')
-                node = node[int(part)]
-                continue
-            if not isinstance(node, dict):
-                raise ConfigError(f'--cfg-options {key}: {".".join(parts[:depth])!r} is a '
-                                  f'{type(node).__name__}, not a dict')
-            if part in node:
-                node = node[part]
-                continue
-            if last and 'type' in node:  # a new argument for a registered class
-                cls = _lookup_type(node['type'])
-                allowed = accepted_keys(cls) if cls is not None else None
-                if allowed is None or part in allowed:
-                    break
-                raise ConfigError(f'--cfg-options {key}: {cls.__name__} has no argument {part!r}; '
-                                  f'valid: {", ".join(sorted(allowed))}')
-            where = '.'.join(parts[:depth]) or 'the config top level'
-            raise ConfigError(f'--cfg-options {key}: unknown key {part!r} in {where}; valid keys: '
-                              f'{", ".join(sorted(str(k) for k in node.keys()))}')
+def check_class_arguments(deferred):
+    """The ``--cfg-options`` keys that add an argument to a registered class
+    (returned by ``check_cfg_options``): the class must accept it."""
+    for key, type_name, argument in deferred:
+        cls = _lookup_type(type_name)
+        allowed = accepted_keys(cls) if cls is not None else None
+        if allowed is not None and argument not in allowed:
+            raise ConfigError(f'--cfg-options {key}: {cls.__name__} has no argument '
+                              f'{argument!r}; valid: {", ".join(sorted(allowed))}')
 
 
-# ---------------------------------------------------------------- data check
-
-def _dataset_cfgs(dataset_cfg):
-    """The leaf dataset configs under wrappers (ConcatDataset, RepeatDataset, ...)."""
-    if not isinstance(dataset_cfg, dict):
-        return
-    if 'datasets' in dataset_cfg:
-        for sub in dataset_cfg['datasets']:
-            yield from _dataset_cfgs(sub)
-    elif 'dataset' in dataset_cfg:
-        yield from _dataset_cfgs(dataset_cfg['dataset'])
-    else:
-        yield dataset_cfg
+def check_cfg_options(cfg, options: dict):
+    """All of the ``--cfg-options`` checks at once: the config's keys, then the
+    arguments of registered classes."""
+    check_class_arguments(cli.check_cfg_options(cfg, options))
 
 
-def check_data(cfg: Config, splits=('train', 'val')):
-    """Raise ``DataPathError`` naming the first missing data root / annotation file."""
-    for split in splits:
-        loader = cfg.get(f'{split}_dataloader')
-        if not loader:
-            continue
-        for ds in _dataset_cfgs(loader.get('dataset')):
-            cls = _lookup_type(ds.get('type'))
-            if cls is not None and hasattr(cls, 'check_paths'):
-                cls.check_paths(**{k: v for k, v in ds.items() if k != 'type'})
-
-
-# ---------------------------------------------------------------- train set-up
-
-def find_latest_checkpoint(work_dir: str) -> Optional[str]:
-    """Latest complete checkpoint in ``work_dir`` (files are renamed into place,
-    so any ``epoch_N.pth``/``iter_N.pth`` present is whole)."""
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(pointer):
-        with open(pointer) as f:
-            path = f.read().strip()
-        if osp.isfile(path):
-            return path
-    found = []
-    for path in glob.glob(osp.join(work_dir, '*.pth')):
-        m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
-        if m:
-            found.append((int(m.group(2)), path))
-    return max(found)[1] if found else None
-
-
-def apply_train_args(cfg: Config, args):
-    if args.amp:
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ConfigError(f'--amp: optim_wrapper.type is {wrapper!r}; --amp needs '
-                              'OptimWrapper or AmpOptimWrapper')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        if torch.cuda.is_available():
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume is not None:
-        path = args.resume or find_latest_checkpoint(cfg.work_dir)
-        if args.resume and not osp.isfile(args.resume):
-            raise ConfigError(f'--resume: checkpoint not found: {args.resume}')
-        if path is None:
-            print(f'--resume: no checkpoint in {cfg.work_dir}; starting from scratch')
-        cfg.resume = path is not None
-        cfg.load_from = path
-    elif args.load_from:
-        if not osp.isfile(args.load_from):
-            raise ConfigError(f'--load-from: checkpoint not found: {args.load_from}')
-        cfg.load_from = args.load_from
-        cfg.resume = False
-    randomness = dict(cfg.get('randomness') or {})
-    if args.seed is not None:
-        randomness['seed'] = args.seed
-    if args.deterministic:
-        randomness['deterministic'] = True
-        randomness.setdefault('seed', 0)
-        if randomness['seed'] is None:
-            randomness['seed'] = 0
-        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
-    cfg.randomness = randomness
-    if args.auto_scale_lr:
-        cfg.setdefault('auto_scale_lr', {})['enable'] = True
+def check_registered_data(dataset_cfgs):
+    """Path check of the dataset configs ``check_data`` left to the registry."""
+    for ds in dataset_cfgs:
+        cls = _lookup_type(ds.get('type'))
+        if cls is not None and hasattr(cls, 'check_paths'):
+            cls.check_paths(**{k: v for k, v in ds.items() if k != 'type'})
 
 
 def shutdown_distributed():
@@ -214,3 +98,45 @@ def shutdown_distributed():
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+# How a collective reports that another rank died (gloo, NCCL).
+_PEER_DIED = re.compile(r'closed by peer|reset by peer|Broken pipe|remote process exited|'
+                        r'NCCL communicator was aborted')
+
+
+def exit_failed_rank(exc: BaseException):
+    """End this rank now, after ``exc`` ended its part of a distributed run.
+
+    torchrun stops the other ranks (blocked in a collective) as soon as one exits
+    non-zero, but an ordinary interpreter exit can block in the process group's
+    teardown (NCCL waits for the collectives in flight), which would keep the whole
+    job alive until the collective timeout. The error goes to torchrun's error file,
+    so its summary names the rank that failed first and its exception. A rank whose
+    collective failed because a peer died waits a moment for torchrun to stop it,
+    so that the summary names the peer, not this rank, as the root cause.
+    """
+    rank, world = os.environ.get('RANK', '?'), os.environ.get('WORLD_SIZE', '?')
+    secondary = bool(_PEER_DIED.search(str(exc)))
+    if secondary:
+        first_line = (str(exc).splitlines() or [''])[0][:200]
+        print(f'error: rank {rank} of {world} stops: another rank died '
+              f'({type(exc).__name__}: {first_line})', file=sys.stderr, flush=True)
+    else:
+        traceback.print_exception(exc)
+        print(f'error: rank {rank} of {world} failed: {type(exc).__name__}: {exc}',
+              file=sys.stderr, flush=True)
+        if re.search(r'[Tt]imed? ?out', str(exc)):
+            print('error: a collective waited longer than --dist-timeout: another rank hangs, '
+                  'or one rank works alone that long (raise --dist-timeout then)',
+                  file=sys.stderr, flush=True)
+    try:
+        if secondary:
+            time.sleep(PEER_GRACE_S)
+        else:
+            from torch.distributed.elastic.multiprocessing.errors import ErrorHandler
+            ErrorHandler().record_exception(exc)  # no-op outside torchrun
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)

@@ -1,41 +1,27 @@
 """mmengine's Runner with gloo on CPU, atomic checkpoints and an HRNet arch check on load."""
+import datetime
 import os
 import os.path as osp
 import subprocess
-from typing import Mapping
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed, master_only
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner as MMEngineRunner
-from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
-from hrnet_tasks.errors import ConfigError
+from hrnet_tasks.checkpoint_files import checkpoint_problem
+from hrnet_tasks.engine.arch_check import HRNetArchCheckHook
+from hrnet_tasks.engine.schedule import follow_config_schedule, schedule_bounds
+from hrnet_tasks.errors import CheckpointError, ConfigError
 from hrnet_tasks.registry import RUNNERS
 
 
-def check_hrnet_archs(model, state: Mapping, source: str):
-    """Fail with a readable message when ``state`` holds another HRNet arch than ``model``."""
-    from hrnet_tasks.models.backbones.hrnet import HRNet
-    from hrnet_tasks.models.convert import check_arch_matches
-    from hrnet_tasks.models.convert import infer_hrnet_extra
-    for name, module in model.named_modules():
-        if not isinstance(module, HRNet):
-            continue
-        prefix = f'{name}.' if name else ''
-        unprefixed = infer_hrnet_extra(state) is not None
-        if prefix and unprefixed and infer_hrnet_extra(state, prefix) is None:
-            # backbone keys without the model prefix: an unconverted official/timm file
-            raise ConfigError(
-                f'{source} holds HRNet weights in the official/timm layout (no {prefix!r} prefix); '
-                'convert it first: python tools/convert_checkpoint.py --src official|timm IN OUT')
-        check_arch_matches(module.extra, state, prefix, source)
-
-
-def init_cpu_process_group(launcher: str):
+def init_cpu_process_group(launcher: str, timeout: Optional[float] = None):
     """gloo process group for CPU runs: mmengine's ``init_dist`` calls
-    ``torch.cuda.set_device`` unconditionally and so fails without a GPU."""
+    ``torch.cuda.set_device`` unconditionally and so fails without a GPU.
+    ``timeout`` (seconds) bounds every collective, as ``env_cfg.dist_cfg.timeout`` does
+    in mmengine's path."""
     if launcher == 'slurm':
         # srun sets the SLURM_* variables; torch's env:// rendezvous needs these.
         os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
@@ -48,8 +34,9 @@ def init_cpu_process_group(launcher: str):
         os.environ.setdefault('MASTER_PORT', '29500')
     elif launcher != 'pytorch':
         raise ValueError(f'launcher {launcher!r} is not supported on CPU; use pytorch or slurm')
-    torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
-                                  world_size=int(os.environ['WORLD_SIZE']))
+    torch_dist.init_process_group(
+        backend='gloo', rank=int(os.environ['RANK']), world_size=int(os.environ['WORLD_SIZE']),
+        timeout=datetime.timedelta(seconds=timeout) if timeout else None)
 
 
 @RUNNERS.register_module()
@@ -59,7 +46,7 @@ class Runner(MMEngineRunner):
 
     def setup_env(self, env_cfg: dict) -> None:
         if self.distributed and not is_distributed() and not torch.cuda.is_available():
-            init_cpu_process_group(self.launcher)
+            init_cpu_process_group(self.launcher, (env_cfg.get('dist_cfg') or {}).get('timeout'))
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg, model):
@@ -81,15 +68,36 @@ class Runner(MMEngineRunner):
         super().save_checkpoint(out_dir, tmp, *args, **kwargs)
         os.replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
 
-    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
-                        revise_keys: list = [(r'^module.', '')]):
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
-        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = self.model.module if is_model_wrapper(self.model) else self.model
-        state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
-        check_hrnet_archs(model, {k[7:] if k.startswith('module.') else k: v
-                                  for k, v in state.items()}, filename)
-        checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
-        self._has_loaded = True
-        self.logger.info(f'Load checkpoint from {filename}')
-        return checkpoint
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        super().register_hooks(default_hooks, custom_hooks)
+        if not any(isinstance(hook, HRNetArchCheckHook) for hook in self.hooks):
+            self.register_hook(HRNetArchCheckHook())
+
+    def load_checkpoint(self, filename: str, *args, **kwargs):
+        # named by HRNetArchCheckHook, which mmengine calls with the checkpoint only
+        self.checkpoint_source = filename
+        try:
+            return super().load_checkpoint(filename, *args, **kwargs)
+        except ConfigError:  # a whole file that does not fit the model (HRNetArchCheckHook)
+            raise
+        except Exception as exc:
+            # a damaged file: one line naming it and the damage, not a pickle traceback
+            problem = checkpoint_problem(filename) if osp.isfile(filename) else None
+            if problem:
+                raise CheckpointError(f'cannot load checkpoint {filename}: {problem}') from exc
+            raise
+
+    def resume(self, filename: str, *args, **kwargs):
+        # A resume with a longer (or shorter) schedule follows the config's schedule,
+        # not the checkpoint's; see hrnet_tasks/engine/schedule.py.
+        config_bounds = schedule_bounds(self.param_schedulers)
+        super().resume(filename, *args, **kwargs)
+        for change in follow_config_schedule(self.param_schedulers, config_bounds):
+            self.logger.warning(f'resume: the schedule in the config differs from the '
+                                f'checkpoint\'s (train_cfg: {self._train_loop_bounds()}); '
+                                f'following the config: {change}')
+
+    def _train_loop_bounds(self) -> str:
+        loop = self.train_loop
+        return (f'max_epochs={loop.max_epochs}' if hasattr(loop, 'max_epochs')
+                else f'max_iters={loop.max_iters}')

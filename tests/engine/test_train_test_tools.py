@@ -50,6 +50,25 @@ def test_resume_continues_exactly(straight_run, tmp_path):
     assert not list(straight_run.glob('*.tmp*'))
 
 
+def test_resume_with_a_longer_schedule_follows_it(straight_run, tmp_path):
+    """1 epoch with max_epochs=1, then --resume with max_epochs=2: the cosine goes on
+    (mmengine alone keeps end=1 and trains epoch 2 at 2.0000e-03) and the weights equal
+    the straight 2-epoch run's. A damaged newer checkpoint in the work dir is skipped."""
+    short = [o for o in SMALL if not o.startswith('train_cfg.max_epochs')]
+    _train(tmp_path, '--deterministic', options=short + ['train_cfg.max_epochs=1'])
+    good = (tmp_path / 'epoch_1.pth').read_bytes()
+    (tmp_path / 'epoch_2.pth').write_bytes(good[:len(good) // 3])  # an interrupted copy
+    proc = _train(tmp_path, '--deterministic', '--resume', options=SMALL)
+    out = proc.stdout + proc.stderr
+    assert re.search(r'skipping checkpoint \S*epoch_2\.pth: truncated', out), out[-3000:]
+    assert 'resumed epoch: 1' in out
+    assert 'following the config: CosineAnnealingLR (lr): end 1 -> 2' in out
+    assert re.search(r'Epoch\(train\) \[2\]\S* +lr: 1\.9817e-03', out), out[-3000:]
+    straight, resumed = _weights(straight_run / 'epoch_2.pth'), _weights(tmp_path / 'epoch_2.pth')
+    different = [k for k in straight if not torch.equal(straight[k], resumed[k])]
+    assert not different, f'extended run differs from the straight run: {different[:5]}'
+
+
 def test_checkpoints_load_with_weights_only(straight_run):
     # plain data: loads under weights_only=True without any allow-list
     assert torch.serialization.get_unsafe_globals_in_checkpoint(
@@ -69,6 +88,11 @@ def test_test_tool_prints_top1_and_dumps(straight_run, tmp_path):
     assert len(preds) == 101
     correct = sum(int(p['pred_label'][0]) == int(p['gt_label'][0]) for p in preds)
     assert top1 == pytest.approx(100 * correct / 101, abs=1e-3)
+    # not on a terminal: progress as plain log lines, every 10 % of the 101 images
+    progress = re.findall(r'test: (\d+)/101 images \(\d+%\), [\d.]+ images/s, (ETA|\d)',
+                          proc.stdout + proc.stderr)
+    assert len(progress) >= 3 and progress[-1][0] == '101', progress
+    assert any(kind == 'ETA' for _, kind in progress)
 
 
 def test_amp_on_cpu_trains(tiny_data, tmp_path):

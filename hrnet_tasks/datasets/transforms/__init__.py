@@ -1,5 +1,11 @@
-from .bottomup import *  # noqa: F401,F403
+from .albumentations import Albumentations, build_albumentations
+from .bottomup import (BottomupRandomAffine, BottomupRandomFlip, BottomupResize,
+                       GenerateBottomupTargets, PackBottomupInputs, valid_mask_from_segmentations)
 from .loading import BadImageError, LoadImage
-from .segmentation import *  # noqa: F401,F403
+from .segmentation import (BadLabelError, LoadSegAnnotations, PackSegInputs,
+                           SegPhotoMetricDistortion, SegRandomCrop)
 
-__all__ = ['BadImageError', 'LoadImage']
+__all__ = ['Albumentations', 'BadImageError', 'BadLabelError', 'BottomupRandomAffine',
+           'BottomupRandomFlip', 'BottomupResize', 'GenerateBottomupTargets', 'LoadImage',
+           'LoadSegAnnotations', 'PackBottomupInputs', 'PackSegInputs', 'SegPhotoMetricDistortion',
+           'SegRandomCrop', 'build_albumentations', 'valid_mask_from_segmentations']
