@@ -3,6 +3,8 @@
     python tools/benchmark.py backbone --arch ARCH [--batch N] [--size S] [--mode infer|train]
                                        [--channels-last] [--bf16] [--repeats R] [--warmup W]
                                        [--threads T] [--min-time SEC] [--no-optimize] [--json FILE]
+                                       [--compile [--compile-backend B]] [--device cpu|cuda]
+    python tools/benchmark.py pipeline --config CFG [--workers N] [--samples N] [--data-root DIR]
 
 ``backbone``: images/s of our HRNet-W*-C classifier (``configs/cls/hrnet_<arch>.py``:
 our backbone + mmpretrain's HRFuseScales neck, pooling and linear head) next to
@@ -23,23 +25,26 @@ How it measures:
   ``--bf16`` runs the step under ``torch.autocast('cpu', torch.bfloat16)``
   (CUDA autocast on a GPU run). Both apply to ours, timm and mmpretrain alike;
   with either one, timm is also measured in plain fp32 NCHW ("timm default").
-* if the package provides ``hrnet_tasks.models.optimize_for_inference(model)``
-  (returns a model for eval-only use, e.g. with BN folded into the convs), it is
-  applied to ours in ``infer`` mode and the table says so; ``--no-optimize``
-  measures the plain model.
+* in ``infer`` mode ours runs through ``hrnet_tasks.models.optimize_for_inference``
+  (an eval-only copy with BN folded into the convs) and the table says so;
+  ``--no-optimize`` measures the plain model.
 
 Output: a table (model, mode, img/s, ms/batch) and, as the last lines,
 ``vs timm default: X.XX`` (only with --channels-last/--bf16; ours in this mode
 over timm fp32 NCHW), ``ratio vs mmpretrain: X.XX`` and ``ratio vs timm: X.XX``
 (ours / the reference in the same mode; > 1 means ours is faster).
 
-Further subcommands (``pose``, ``seg``) plug in through :data:`SUBCOMMANDS`,
+``--compile`` adds ours under ``torch.compile`` as one more candidate and prints
+``compile vs eager: X.XX`` (compiled img/s over eager) and ``compile time s: S``
+(its first step). The header names the CPU's vector ISA and whether it has native
+bf16; ``--bf16`` on a CPU without it prints a warning (bf16 is emulated there).
+
+Further subcommands (``pose``, ``seg``, ``pipeline``, ``multitask``) plug in through :data:`SUBCOMMANDS`,
 reusing :class:`Candidate`, :func:`measure_interleaved` and :func:`report`.
 """
 import argparse
 import contextlib
 import copy
-import importlib
 import inspect
 import json
 import os
@@ -60,7 +65,6 @@ from hrnet_tasks.utils import register_all_modules  # noqa: E402
 TIMM_NAMES = {'w18_small_v1': 'hrnet_w18_small', 'w18_small_v2': 'hrnet_w18_small_v2'}
 # Archs mmpretrain's HRNet knows by name; the others are passed as ``extra``.
 MMPRETRAIN_ARCHS = ('w18', 'w30', 'w32', 'w40', 'w44', 'w48', 'w64')
-OPTIMIZER_HOOK = ('hrnet_tasks.models', 'optimize_for_inference')
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,6 +79,7 @@ class Candidate:
     step: Callable[[], None]
     batch: int
     seconds_per_batch: List[float] = field(default_factory=list)
+    compile_s: Optional[float] = None  # first-step time of a torch.compile candidate
 
     @property
     def median_s(self) -> float:
@@ -104,6 +109,33 @@ def add_common_args(parser: argparse.ArgumentParser):
     parser.add_argument('--device', default='cpu', help='cpu (default) or cuda')
     parser.add_argument('--seed', type=int, default=0, help='seed for weights and inputs')
     parser.add_argument('--json', metavar='FILE', help='also write the numbers to FILE')
+
+
+def add_model_timing_args(parser: argparse.ArgumentParser, batch_help: str = 'batch size'):
+    """The timing options of the whole-model modes (pose, seg, multitask)."""
+    parser.add_argument('--batch', type=int, default=1, help=batch_help)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--min-time', type=float, default=0.5)
+    parser.add_argument('--threads', type=int)
+    parser.add_argument('--device', default='cpu', help='cpu (default) or cuda')
+    parser.add_argument('--json', metavar='FILE')
+
+
+def inference_step(fn: Callable[[], None], device: str, bf16: bool) -> Callable[[], None]:
+    """``fn`` under inference_mode (and bf16 autocast), finished on the device when timed."""
+    import contextlib
+
+    import torch
+
+    def step():
+        autocast = torch.autocast(device.split(':')[0], dtype=torch.bfloat16) if bf16 \
+            else contextlib.nullcontext()
+        with torch.inference_mode(), autocast:
+            fn()
+        if device.startswith('cuda'):
+            torch.cuda.synchronize()
+    return step
 
 
 def mode_label(args, channels_last: Optional[bool] = None, bf16: Optional[bool] = None) -> str:
@@ -216,9 +248,10 @@ def report(candidates: List[Candidate], ratios: Dict[str, float], header: str,
 
 def environment(args) -> dict:
     import torch
+    from hrnet_tasks.cpu_capability import describe_cpu
     return dict(torch=torch.__version__, threads=torch.get_num_threads(), device=args.device,
                 cpu=platform.processor() or platform.machine(), python=platform.python_version(),
-                cores=os.cpu_count(), load_before=load_average())
+                cores=os.cpu_count(), load_before=load_average(), cpu_capability=describe_cpu())
 
 
 def load_average() -> Optional[float]:
@@ -259,11 +292,15 @@ def build_ours(arch: str):
     return MODELS.build(cfg.model), cfg
 
 
-def build_mmpretrain(arch: str, cfg):
-    """mmpretrain ImageClassifier with mmpretrain's HRNet and the config's neck/head."""
+def build_mmpretrain(arch: str, cfg, widths):
+    """mmpretrain ImageClassifier with mmpretrain's HRNet and the config's neck/head (their
+    ``in_channels`` filled from our backbone's output ``widths`` where the config omits them)."""
     from hrnet_tasks.models.backbones.hrnet import ARCH_SETTINGS
+    from hrnet_tasks.models.classifiers.image_classifier import fill_cls_widths
     from hrnet_tasks.registry import MODELS
     model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.neck, model_cfg.head = fill_cls_widths(model_cfg.get('neck'), model_cfg.get('head'),
+                                                     list(widths))
     if arch in MMPRETRAIN_ARCHS:
         backbone = dict(type='mmpretrain.HRNet', arch=arch)
     else:  # no preset in mmpretrain: same stage table as ours
@@ -282,15 +319,6 @@ def build_timm(arch: str):
     return timm.create_model(TIMM_NAMES.get(arch, f'hrnet_{arch}'), pretrained=False)
 
 
-def inference_optimizer():
-    """The package's optional inference optimisation, or None."""
-    try:
-        module = importlib.import_module(OPTIMIZER_HOOK[0])
-    except ImportError:
-        return None
-    return getattr(module, OPTIMIZER_HOOK[1], None)
-
-
 def run_backbone(args):
     import torch
     from hrnet_tasks.models.backbones.hrnet import ARCH_SETTINGS
@@ -305,24 +333,33 @@ def run_backbone(args):
 
     torch.manual_seed(args.seed)
     ours, cfg = build_ours(args.arch)
+    widths = ours.backbone.out_channels
     ours_name = 'ours'
-    optimize = inference_optimizer() if args.mode == 'infer' and not args.no_optimize else None
-    if optimize is not None:
-        ours.eval()
-        ours = optimize(ours)
-        ours_name = f'ours+{OPTIMIZER_HOOK[1]}'
+    if args.mode == 'infer' and not args.no_optimize:
+        from hrnet_tasks.models import optimize_for_inference
+        ours = optimize_for_inference(ours.eval())
+        ours_name = 'ours+optimize_for_inference'
     torch.manual_seed(args.seed)
     timm_model = build_timm(args.arch)
     torch.manual_seed(args.seed)
-    mmp = build_mmpretrain(args.arch, cfg)
+    mmp = build_mmpretrain(args.arch, cfg, widths)
 
     cl, bf16 = args.channels_last, args.bf16
     mode = mode_label(args)
+    if bf16 and args.device == 'cpu':
+        from hrnet_tasks.cpu_capability import bf16_warning
+        warning = bf16_warning('--bf16')
+        if warning:
+            print(f'warning: {warning}', flush=True)
     candidates = [
         Candidate(ours_name, mode, make_step(ours, args, cl, bf16, call_for(ours)), args.batch),
         Candidate('timm', mode, make_step(timm_model, args, cl, bf16), args.batch),
         Candidate('mmpretrain', mode, make_step(mmp, args, cl, bf16, tensor_mode), args.batch),
     ]
+    compiled = compile_candidate(ours, args, cl, bf16, call_for(ours), f'{ours_name}+compile') \
+        if args.compile else None
+    if compiled is not None:
+        candidates.append(compiled)
     if cl or bf16:
         timm_default = build_timm(args.arch)
         timm_default.load_state_dict(timm_model.state_dict())
@@ -332,8 +369,8 @@ def run_backbone(args):
     env = environment(args)
     print(f'backbone benchmark: arch {args.arch}, batch {args.batch}, input 3x{args.size}x{args.size}, '
           f'{mode}, torch {env["torch"]}, {env["threads"]} threads, device {args.device}; '
-          f'warm-up {args.warmup}, {args.repeats} interleaved rounds of >= {args.min_time}s (median)',
-          flush=True)
+          f'warm-up {args.warmup}, {args.repeats} interleaved rounds of >= {args.min_time}s '
+          f'(median); cpu: {env["cpu_capability"]}', flush=True)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     measure_interleaved(candidates, args.warmup, args.repeats, args.min_time)
     env['cpu_share'] = round((time.process_time() - cpu0)
@@ -346,6 +383,9 @@ def run_backbone(args):
     by_name = {c.name: c for c in candidates}
     ours_c = candidates[0]
     ratios = {}
+    if compiled is not None:
+        ratios['compile vs eager'] = compiled.img_s / ours_c.img_s
+        ratios['compile time s'] = compiled.compile_s
     if 'timm default' in by_name:
         ratios['vs timm default'] = ours_c.img_s / by_name['timm default'].img_s
     ratios['ratio vs mmpretrain'] = ours_c.img_s / by_name['mmpretrain'].img_s
@@ -353,8 +393,29 @@ def run_backbone(args):
     settings = dict(command='backbone', arch=args.arch, batch=args.batch, size=args.size,
                     mode=args.mode, channels_last=cl, bf16=bf16, repeats=args.repeats,
                     warmup=args.warmup, min_time=args.min_time,
-                    ours_optimized=optimize is not None, **env)
+                    ours_optimized=ours_name != 'ours', compile=bool(args.compile), **env)
     report(candidates, ratios, '', args.json, settings)
+
+
+def compile_candidate(model, args, channels_last: bool, bf16: bool, call, name: str):
+    """``model`` under ``torch.compile`` as one more candidate; its first step (the
+    compilation, untimed by the rounds) is reported as ``compile_s``. ``None`` with a
+    warning where torch.compile cannot run here."""
+    import torch
+
+    from hrnet_tasks.cpu_capability import compile_or_warn
+    if not compile_or_warn('--compile', args.device):
+        return None
+    model = copy.deepcopy(model)
+    compiled = torch.compile(model, backend=args.compile_backend)
+    cand = Candidate(name, mode_label(args), make_step(compiled, args, channels_last, bf16, call),
+                     args.batch)
+    print(f'compiling {name} ({args.compile_backend}) ...', flush=True)
+    t0 = time.perf_counter()
+    cand.step()
+    cand.compile_s = time.perf_counter() - t0
+    print(f'  compiled in {cand.compile_s:.1f} s (first step, includes one batch)', flush=True)
+    return cand
 
 
 def add_backbone_parser(subparsers):
@@ -364,7 +425,12 @@ def add_backbone_parser(subparsers):
                                           '(configs/cls/hrnet_<arch>.py) vs timm and mmpretrain.')
     p.add_argument('--arch', required=True, choices=list(ARCH_SETTINGS), help='HRNet variant')
     p.add_argument('--no-optimize', action='store_true',
-                   help=f'do not apply {".".join(OPTIMIZER_HOOK)} to ours in infer mode')
+                   help='do not apply hrnet_tasks.models.optimize_for_inference to ours '
+                   'in infer mode')
+    p.add_argument('--compile', action='store_true',
+                   help='also time ours under torch.compile: ratio vs eager and compile time')
+    p.add_argument('--compile-backend', default='inductor',
+                   help='torch.compile backend for --compile (default: inductor)')
     add_common_args(p)
     p.set_defaults(func=run_backbone)
 
@@ -409,27 +475,32 @@ def run_pose(args):
     from hrnet_tasks.registry import MODELS
     cfg = Config.fromfile(args.config)
     torch.manual_seed(args.seed)
-    model = MODELS.build(cfg.model).eval()
+    device = torch.device(args.device)
+    model = MODELS.build(cfg.model).eval().to(device)
     model.test_cfg['flip_test'] = not args.no_flip
-    flip = model._flip_indices(None)
+    flip = model.head.flip_indices()
     codec = model.codec
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     candidates = []
     for size in args.sizes:
         (w, h), _, _ = bottomup_resize_params(args.image_height, args.image_width, size)
-        x = torch.randn(1, 3, h, w)
-        maps = synthetic_pose_maps(codec, w, h, args.people, args.seed)
+        x = torch.randn(1, 3, h, w, device=device)
+        # decode reads the maps where the forward leaves them (on the GPU for a CUDA run)
+        maps = [m.to(device) for m in synthetic_pose_maps(codec, w, h, args.people, args.seed)]
 
         def forward(x=x):
             with torch.inference_mode():
                 model.forward_test(x, flip)
+            sync()
 
         def decode(maps=maps):
             codec.decode(*maps)
         candidates.append(Candidate(f'forward {size}', f'{w}x{h} flip={not args.no_flip}', forward, 1))
         candidates.append(Candidate(f'decode {size}', f'{w}x{h} {args.people} people', decode, 1))
-    env = dict(torch=torch.__version__, threads=torch.get_num_threads(), device='cpu')
+    env = dict(torch=torch.__version__, threads=torch.get_num_threads(), device=args.device)
     print(f'pose benchmark: {args.config}, {args.image_width}x{args.image_height} image, '
-          f'torch {env["torch"]}, {env["threads"]} threads; warm-up {args.warmup}, '
+          f'torch {env["torch"]}, {env["threads"]} threads, device {args.device}; '
+          f'warm-up {args.warmup}, '
           f'{args.repeats} interleaved rounds of >= {args.min_time}s (median)', flush=True)
     measure_interleaved(candidates, args.warmup, args.repeats, args.min_time)
     ratios = {}
@@ -439,6 +510,7 @@ def run_pose(args):
         print(f'decode ms/image at {size}: {dec.median_s * 1e3:.1f}  '
               f'(forward incl. flip: {fwd.median_s * 1e3:.1f} ms/image)')
         ratios[f'decode/forward {size}'] = dec.median_s / fwd.median_s
+        ratios[f'forward+decode ms {size}'] = (fwd.median_s + dec.median_s) * 1e3
     report(candidates, ratios, '', args.json, dict(command='pose', config=args.config,
                                                     sizes=args.sizes, people=args.people, **env))
 
@@ -453,17 +525,12 @@ def add_pose_parser(subparsers):
     p.add_argument('--image-height', type=int, default=480)
     p.add_argument('--people', type=int, default=10, help='people in the synthetic heatmaps')
     p.add_argument('--no-flip', action='store_true', help='forward without the flip pass')
-    p.add_argument('--repeats', type=int, default=3)
-    p.add_argument('--warmup', type=int, default=1)
-    p.add_argument('--min-time', type=float, default=0.5)
-    p.add_argument('--threads', type=int)
-    p.add_argument('--batch', type=int, default=1, help=argparse.SUPPRESS)
+    add_model_timing_args(p, batch_help=argparse.SUPPRESS)
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--json', metavar='FILE')
     p.set_defaults(func=run_pose)
 
 
-# Subcommand name -> function adding its parser (later: 'seg').
+# Subcommand name -> function adding its parser.
 SUBCOMMANDS = {'backbone': add_backbone_parser, 'pose': add_pose_parser}
 
 
@@ -474,6 +541,24 @@ def add_seg_parser(subparsers):
 
 
 SUBCOMMANDS['seg'] = add_seg_parser
+
+
+def add_pipeline_parser(subparsers):
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark_pipeline import add_parser  # tools/benchmark_pipeline.py
+    add_parser(subparsers, sys.modules[__name__])
+
+
+SUBCOMMANDS['pipeline'] = add_pipeline_parser
+
+
+def add_multitask_parser(subparsers):
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark_multitask import add_parser  # tools/benchmark_multitask.py
+    add_parser(subparsers, sys.modules[__name__])
+
+
+SUBCOMMANDS['multitask'] = add_multitask_parser
 
 
 def parse_args(argv=None):

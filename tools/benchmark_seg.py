@@ -22,19 +22,12 @@ def add_parser(subparsers, bench):
                    help='slide window (default: half the input)')
     p.add_argument('--stride', type=int, nargs=2, metavar=('H', 'W'),
                    help='slide stride (default: 2/3 of the window)')
-    p.add_argument('--batch', type=int, default=1)
     p.add_argument('--bf16', action='store_true', help='bfloat16 autocast')
-    p.add_argument('--repeats', type=int, default=3)
-    p.add_argument('--warmup', type=int, default=1)
-    p.add_argument('--min-time', type=float, default=0.5)
-    p.add_argument('--threads', type=int)
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--json', metavar='FILE')
+    bench.add_model_timing_args(p)
     p.set_defaults(func=lambda args: run(args, bench))
 
 
 def run(args, bench):
-    import contextlib
 
     import torch
     from mmengine.config import Config
@@ -47,14 +40,9 @@ def run(args, bench):
     crop = tuple(args.crop or (args.height // 2, args.width // 2))
     stride = tuple(args.stride or (crop[0] * 2 // 3, crop[1] * 2 // 3))
     x = torch.randn(args.batch, 3, args.height, args.width, device=args.device)
-    autocast = (lambda: torch.autocast(args.device, dtype=torch.bfloat16)) if args.bf16 \
-        else contextlib.nullcontext
 
     def step_for(fn):
-        def step():
-            with torch.inference_mode(), autocast():
-                fn()
-        return step
+        return bench.inference_step(fn, args.device, args.bf16)
 
     def whole():
         model.test_cfg = dict(mode='whole')

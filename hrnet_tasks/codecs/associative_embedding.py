@@ -14,8 +14,8 @@ top-k per joint after max-pool NMS -> Hungarian grouping by tag distance
 person score (mean of the grouped values) -> refine (fill missing joints from the
 tag-consistent heatmap maximum) -> back-projection to the original image.
 
-The rules follow the official HigherHRNet test code (see docs/pose.md for where
-we deviate: the solver may break exact ties differently from ``munkres``).
+The rules follow the official HigherHRNet test code; one deviation: the solver
+may break exact ties differently from ``munkres``.
 """
 from typing import Optional, Sequence, Tuple
 
@@ -27,8 +27,13 @@ from scipy.optimize import linear_sum_assignment
 from hrnet_tasks.registry import TASK_UTILS
 
 
-def ceil_to(x: float, multiple: int) -> int:
-    return int(np.ceil(x / multiple) * multiple)
+def align_to(x: float, multiple: int) -> int:
+    """The official rounding ``int((x + multiple - 1) // multiple * multiple)`` on the float x.
+
+    Not a true ceiling for fractional x: 768.77 aligns to 768, not 832 (a 333x500
+    image at 512). Kept bit for bit so trained checkpoints see the official borders.
+    """
+    return int((x + multiple - 1) // multiple * multiple)
 
 
 def bottomup_resize_params(h: int,
@@ -43,14 +48,14 @@ def bottomup_resize_params(h: int,
     integer-rounded image centre maps to its middle and one warped pixel is ``s``
     source pixels.
     """
-    m = ceil_to(min_scale * input_size, size_factor)
+    m = align_to(min_scale * input_size, size_factor)
     if w < h:
         w_r = int(m * scale / min_scale)
-        h_r = int(ceil_to(m * h / w, size_factor) * scale / min_scale)
+        h_r = int(align_to(m * h / w, size_factor) * scale / min_scale)
         s = w / w_r
     else:
         h_r = int(m * scale / min_scale)
-        w_r = int(ceil_to(m * w / h, size_factor) * scale / min_scale)
+        w_r = int(align_to(m * w / h, size_factor) * scale / min_scale)
         s = h / h_r
     centre = (int(w / 2.0 + 0.5), int(h / 2.0 + 0.5))
     return (w_r, h_r), centre, s
@@ -129,44 +134,64 @@ class AssociativeEmbedding:
                              f'got {self.joint_order}')
         radius = int(3 * sigma + 1)
         size = 2 * radius + 1  # 6 sigma + 3
-        ax = np.arange(size, dtype=np.float32) - radius
+        ax = np.arange(size, dtype=np.float64) - radius
         self._radius = radius
-        self._window = np.exp(-(ax[None, :]**2 + ax[:, None]**2) / np.float32(2 * sigma**2)).astype(
+        # Evaluated in float64 and rounded once, as the official code stores its float64
+        # window into float32 heatmaps (float32 arithmetic differs in the last bit).
+        self._window = np.exp(-(ax[None, :]**2 + ax[:, None]**2) / (2 * sigma**2)).astype(
             np.float32)
+        # offsets of the window entries in row-major order, matching ``_window.ravel()``
+        self._window_dy, self._window_dx = (d.ravel() for d in np.mgrid[-radius:radius + 1,
+                                                                       -radius:radius + 1])
 
     # ------------------------------------------------------------------ encode
     def _valid(self, joints: np.ndarray, width: int, height: int):
-        """Integer positions and validity (v > 0, truncated position inside the map)."""
+        """Integer positions and validity (v > 0, truncated position inside the map).
+
+        ``joints`` is float64, as in the official code: a float32 cast first moves a
+        coordinate just below an integer (e.g. 63.99999999) onto the next pixel.
+        """
         ix = joints[..., 0].astype(np.int64)  # int() truncation toward zero
         iy = joints[..., 1].astype(np.int64)
         ok = (joints[..., 2] > 0) & (ix >= 0) & (iy >= 0) & (ix < width) & (iy < height)
         return ix, iy, ok
 
     def encode_heatmaps(self, joints: np.ndarray, size) -> np.ndarray:
-        """(N, K, 3) joints in heatmap pixels -> (K, H, W) float32 Gaussian heatmaps."""
+        """(N, K, 3) joints in heatmap pixels -> (K, H, W) float32 Gaussian heatmaps.
+
+        All window pixels of all valid joints are scattered at once with
+        ``np.maximum.at``: the maximum of the same float32 window values as drawing
+        the windows one by one, so bit-identical, without a per-joint Python loop.
+        """
         width, height = (size, size) if np.isscalar(size) else size
-        joints = np.asarray(joints, np.float32).reshape(-1, self.num_keypoints, 3)
+        joints = np.asarray(joints, np.float64).reshape(-1, self.num_keypoints, 3)
         hms = np.zeros((self.num_keypoints, height, width), np.float32)
         ix, iy, ok = self._valid(joints, width, height)
-        r = self._radius
-        for n, k in zip(*np.nonzero(ok)):
-            x, y = ix[n, k], iy[n, k]
-            x0, x1 = max(0, x - r), min(width, x + r + 1)
-            y0, y1 = max(0, y - r), min(height, y + r + 1)
-            win = self._window[y0 - (y - r):y1 - (y - r), x0 - (x - r):x1 - (x - r)]
-            np.maximum(hms[k, y0:y1, x0:x1], win, out=hms[k, y0:y1, x0:x1])
+        n_idx, k_idx = np.nonzero(ok)
+        if not len(n_idx):
+            return hms
+        # (J, S*S): pixel of every window entry of every valid joint, clipped to the map
+        xs = ix[n_idx, k_idx][:, None] + self._window_dx
+        ys = iy[n_idx, k_idx][:, None] + self._window_dy
+        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+        flat = ((k_idx[:, None] * height + ys) * width + xs)[inside]
+        values = np.broadcast_to(self._window.ravel(), xs.shape)[inside]
+        np.maximum.at(hms.reshape(-1), flat, values)
         return hms
 
     def encode_joints(self, joints: np.ndarray, size) -> np.ndarray:
         """(N, K, 3) joints -> (max_people, K, 2) int32 (flat index, 1), compact per person."""
         width, height = (size, size) if np.isscalar(size) else size
-        joints = np.asarray(joints, np.float32).reshape(-1, self.num_keypoints, 3)
+        joints = np.asarray(joints, np.float64).reshape(-1, self.num_keypoints, 3)
+        joints = joints[:self.max_people]
         out = np.zeros((self.max_people, self.num_keypoints, 2), np.int32)
         ix, iy, ok = self._valid(joints, width, height)
-        for n in range(min(len(joints), self.max_people)):
-            ks = np.nonzero(ok[n])[0]
-            out[n, :len(ks), 0] = ks * height * width + iy[n, ks] * width + ix[n, ks]
-            out[n, :len(ks), 1] = 1
+        # slot of each valid joint = number of valid joints of the same person before it
+        slot = np.cumsum(ok, axis=1) - 1
+        n_idx, k_idx = np.nonzero(ok)
+        s_idx = slot[n_idx, k_idx]
+        out[n_idx, s_idx, 0] = (k_idx * height + iy[n_idx, k_idx]) * width + ix[n_idx, k_idx]
+        out[n_idx, s_idx, 1] = 1
         return out
 
     def encode(self, keypoints_per_res: Sequence[np.ndarray], sizes=None) -> dict:

@@ -72,8 +72,8 @@ def test_complexity_w18_small_v1():
                      re.M), out
     # The tool counts the whole classifier (backbone + HRFuseScales neck + GAP + fc) with
     # mmengine's FlopAnalyzer: conv/linear MACs + 1 per element for BN, nearest upsampling
-    # and pooling, i.e. timm's `infer_gmacs` convention: 1.613 G here (docs/cls_hrnet.md
-    # 2.2; the official README's 1.49 is conv+fc MACs / 2^30 instead).
+    # and pooling, i.e. timm's `infer_gmacs` convention: 1.613 G here (the official
+    # README's 1.49 is conv+fc MACs / 2^30 instead).
     m = re.search(r'^GMACs \(multiply-accumulates / 1e9\): ' + FLOAT + '$', out, re.M)
     assert m, out
     gmacs = float(m.group(1))
@@ -90,5 +90,5 @@ def test_complexity_w18_small_v1():
     assert rows['total'][0] == 13_183_624
     assert sum(v[0] for k, v in rows.items() if k != 'total') == 13_183_624
     assert abs(sum(v[1] for k, v in rows.items() if k != 'total') - rows['total'][1]) < 1e-3
-    # Backbone parameters = docs/cls_hrnet.md 1.3 "stem..stage4".
+    # Backbone parameters: stem..stage4.
     assert sum(rows[k][0] for k in ('stem', 'stage1', 'stage2', 'stage3', 'stage4')) == 1_477_920

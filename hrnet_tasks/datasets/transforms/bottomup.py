@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.structures import BaseDataElement
 
 from hrnet_tasks.codecs.associative_embedding import bottomup_resize_params, resize_matrix
+from hrnet_tasks.datasets.transforms.loading import pack_image
 from hrnet_tasks.registry import TASK_UTILS, TRANSFORMS
 
 __all__ = [
@@ -52,7 +52,9 @@ def affine_matrix(center, crop_side: float, res: int, rot_deg: float) -> np.ndar
 
 
 def apply_affine(keypoints: np.ndarray, mat: np.ndarray) -> np.ndarray:
-    out = keypoints.copy()
+    """(..., 3) keypoints through a 2x3 matrix, in float64 (the encoder truncates these
+    to heatmap pixels, and a float32 result can land a pixel away from the official one)."""
+    out = np.array(keypoints, np.float64)
     xy = keypoints[..., :2]
     out[..., 0] = mat[0, 0] * xy[..., 0] + mat[0, 1] * xy[..., 1] + mat[0, 2]
     out[..., 1] = mat[1, 0] * xy[..., 0] + mat[1, 1] * xy[..., 1] + mat[1, 2]
@@ -113,12 +115,12 @@ class BottomupRandomAffine(BaseTransform):
                                         flags=cv2.INTER_LINEAR,
                                         borderValue=0)
         mask_u8 = (mask * 255).astype(np.uint8)
-        kpts = np.asarray(results.get('keypoints', np.zeros((0, 0, 3))), np.float32)
+        kpts = np.asarray(results.get('keypoints', np.zeros((0, 0, 3))), np.float64)
         masks, kpt_list = [], []
         for r in self.heatmap_sizes:
             m = affine_matrix(center, side, r, rot)
             masks.append((cv2.warpAffine(mask_u8, m, (r, r)) / 255.0 > 0.5).astype(np.float32))
-            kpt_list.append(apply_affine(kpts, m).astype(np.float32))
+            kpt_list.append(apply_affine(kpts, m))
         results['masks'] = masks
         results['keypoints_list'] = kpt_list
         results['img_shape'] = results['img'].shape[:2]
@@ -213,11 +215,7 @@ class PackBottomupInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
-        if img.ndim == 2:
-            img = img[..., None]
-        inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
-        sample = BaseDataElement(metainfo={k: results[k] for k in self.meta_keys if k in results})
+        inputs, sample = pack_image(results, self.meta_keys)
         if 'heatmaps' in results:
             sample.gt_heatmaps = [torch.from_numpy(h) for h in results['heatmaps']]
             sample.gt_masks = [torch.from_numpy(m) for m in results['masks']]
