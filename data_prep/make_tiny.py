@@ -1,12 +1,15 @@
 """Generate the embedded tiny datasets under data/tiny/ (deterministic, CPU-only).
 
-    python data_prep/make_tiny.py [--out data/tiny] [--tasks cls]
+    python data_prep/make_tiny.py [--out data/tiny] [--tasks cls seg pose multitask]
 
 cls: an ImageNet-format set of 10 classes of coloured shapes on textured
 backgrounds, 64x64 JPEGs: data/tiny/cls/{train,val}/<class>/*.JPEG plus
 meta/val.txt (the list-file layout). The val split has 101 images, an odd
 number, so distributed evaluation has to drop the sampler's padding to count
-each image once.
+each image once. seg: data_prep/tiny_seg.py; pose: data_prep/tiny_pose.py;
+multitask: the pose kind of set in data/tiny/multitask whose annotations carry
+each person's own mask (polygons, some compressed RLE) and crowd regions
+(uncompressed RLE), for the joint pose + person-segmentation model.
 """
 import argparse
 import os
@@ -87,6 +90,8 @@ MAKERS['seg'] = make_seg
 from tiny_pose import make_pose  # noqa: E402
 
 MAKERS['pose'] = make_pose
+# pose + person segmentation (the joint model's set): stick figures with their own masks
+MAKERS['multitask'] = lambda out, seed: make_pose(out, seed=seed, task='multitask')
 DONE_MARKER = 'DONE'
 
 

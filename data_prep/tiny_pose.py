@@ -92,7 +92,43 @@ def _draw(img, xy, height):
                    (160, 60, 0), -1)
 
 
-def _split(rng, n_images, split, out, start_ann, empty_image):
+def _segmentation(xy, height, size, as_rle: bool):
+    """The drawn figure's own pixels as COCO polygons, or as compressed RLE."""
+    from pycocotools import mask as mask_utils
+    w, h = size
+    canvas = np.zeros((h, w, 3), np.uint8)
+    _draw(canvas, xy, height)
+    region = canvas.any(2).astype(np.uint8)
+    if as_rle:
+        rle = mask_utils.encode(np.asfortranarray(region))
+        return dict(size=rle['size'], counts=rle['counts'].decode())
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [[float(v) for v in c.reshape(-1)] for c in contours if len(c) >= 3]
+
+
+def _crowd(rng, img, size):
+    """A cluster of small figures annotated as one crowd region (uncompressed RLE, as COCO
+    stores crowds)."""
+    from pycocotools import mask as mask_utils
+    w, h = size
+    region = np.zeros((h, w, 3), np.uint8)
+    x0, y0 = rng.uniform(10, w - 50), rng.uniform(0, h - 30)
+    for j in range(4):
+        xy = _person(rng, 20.0, x0 + 10 * j, y0 + rng.uniform(0, 6))
+        _draw(img, xy, 20.0)
+        _draw(region, xy, 20.0)
+    mask = np.asfortranarray(region.any(2).astype(np.uint8))
+    flat = mask.reshape(-1, order='F')
+    change = np.flatnonzero(np.diff(flat)) + 1
+    runs = np.diff(np.concatenate([[0], change, [flat.size]]))
+    counts = ([0] if flat[0] else []) + [int(r) for r in runs]
+    bbox = [float(v) for v in mask_utils.toBbox(mask_utils.encode(mask))]
+    return dict(size=[h, w], counts=counts), bbox, float(mask.sum())
+
+
+def _split(rng, n_images, split, out, start_ann, empty_image, person_masks=False):
+    """``person_masks``: each person's segmentation is its drawn figure (polygons; every
+    third person RLE) and some images get a crowd region, instead of box polygons."""
     w, h = SIZE
     images, anns = [], []
     ann_id = start_ann
@@ -127,14 +163,21 @@ def _split(rng, n_images, split, out, start_ann, empty_image):
                      iscrowd=0,
                      bbox=[round(float(v), 2) for v in (x0, y0, bw, bh)],
                      area=round(float(bw * bh), 2),
-                     segmentation=[[float(v) for v in (x0, y0, x1, y0, x1, y1, x0, y1)]],
+                     segmentation=_segmentation(xy, height, SIZE, ann_id % 3 == 0)
+                     if person_masks else [[float(v) for v in (x0, y0, x1, y0, x1, y1, x0, y1)]],
                      keypoints=[
                          round(float(v), 2) if k % 3 < 2 else int(v)
                          for k, v in enumerate(kpts.reshape(-1))
                      ],
                      num_keypoints=int((vis > 0).sum())))
             ann_id += 1
-        if split == 'train' and i % 10 == 3:  # an unlabelled person: ignore region
+        if person_masks and i % 6 == 2:
+            counts, bbox, area = _crowd(rng, img, SIZE)
+            anns.append(dict(id=ann_id, image_id=image_id, category_id=1, iscrowd=1, bbox=bbox,
+                             area=area, segmentation=counts, keypoints=[0] * 51,
+                             num_keypoints=0))
+            ann_id += 1
+        if split == 'train' and i % 10 == 3 and not person_masks:  # unlabelled person: ignore
             x0, y0 = float(rng.uniform(0, w - 20)), float(rng.uniform(0, h - 30))
             anns.append(
                 dict(id=ann_id,
@@ -153,13 +196,17 @@ def _split(rng, n_images, split, out, start_ann, empty_image):
     return images, anns, ann_id
 
 
-def make_pose(out: str, seed: int = 0, n_train: int = 200, n_val: int = 40) -> str:
-    root = osp.join(out, 'pose')
+def make_pose(out: str, seed: int = 0, n_train: int = 200, n_val: int = 40,
+              task: str = 'pose') -> str:
+    """``task='multitask'``: the same kind of set under ``<out>/multitask`` with each person's
+    segmentation drawn from its figure (polygons and RLE) and crowd regions (RLE)."""
+    person_masks = task == 'multitask'
+    root = osp.join(out, task)
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
     rng = np.random.default_rng(seed)
     ann_id = 1
     for split, n, empty in (('train', n_train, -1), ('val', n_val, n_val - 1)):
-        images, anns, ann_id = _split(rng, n, split, root, ann_id, empty)
+        images, anns, ann_id = _split(rng, n, split, root, ann_id, empty, person_masks)
         data = dict(info=dict(description=f'tiny synthetic stick figures ({split})'),
                     images=images,
                     annotations=anns,

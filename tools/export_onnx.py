@@ -4,36 +4,45 @@
                                 [--dynamic-batch] [--opset 17] [--no-check]
 
 Classification exports the logits; pose the multi-resolution heatmaps and tags;
-segmentation the logits (OCR: auxiliary and main). Post-processing (pose
-grouping, resizing seg logits to the image) stays in Python and is shared with
-the PyTorch path. Unless ``--no-check``, the exported file is run in
+segmentation the logits (OCR: auxiliary and main); a joint multi-task model one named
+output per head (``pose_0``, ``pose_1``, ``seg``: heads with several tensors get indices).
+Post-processing (pose grouping, resizing seg logits to the image) stays in Python and is
+shared with the PyTorch path. Unless ``--no-check``, the exported file is run in
 onnxruntime on a random input and compared with PyTorch.
 """
 import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
 
 def flatten(outputs):
+    import torch
     if isinstance(outputs, torch.Tensor):
         return [outputs]
+    if isinstance(outputs, dict):  # a joint model: head name -> that head's outputs
+        outputs = list(outputs.values())
     return [t for item in outputs for t in flatten(item)]
 
 
-class TensorOutputs(torch.nn.Module):
-    """The model's ``mode='tensor'`` outputs as a flat tuple of tensors."""
+def tensor_outputs(model):
+    """The model's ``mode='tensor'`` outputs as a flat tuple of tensors (a module, so it
+    exports; defined here so that ``--help`` does not import torch)."""
+    import torch
 
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
+    class TensorOutputs(torch.nn.Module):
 
-    def forward(self, inputs):
-        return tuple(flatten(self.model(inputs, mode='tensor')))
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, inputs):
+            return tuple(flatten(self.model(inputs, mode='tensor')))
+
+    return TensorOutputs(model)
 
 
 def default_input_size(cfg):
@@ -51,12 +60,25 @@ def default_input_size(cfg):
     return 224, 224
 
 
+def output_names(outputs):
+    """ONNX output names: ``logits`` / ``output<i>``; for a joint model's dict of heads, the
+    head name (``pose_<i>`` when the head returns several tensors)."""
+    if isinstance(outputs, dict):
+        names = []
+        for head, value in outputs.items():
+            n = len(flatten(value))
+            names += [head] if n == 1 else [f'{head}_{i}' for i in range(n)]
+        return names
+    n_out = len(flatten(outputs))
+    return ['logits'] if n_out == 1 else [f'output{i}' for i in range(n_out)]
+
+
 def export(model, out: str, size, dynamic_batch: bool, opset: int):
-    wrapper = TensorOutputs(model).eval()  # eval: the exporter restores this module's mode
+    import torch
+    wrapper = tensor_outputs(model).eval()  # eval: the exporter restores this module's mode
     dummy = torch.randn(1, 3, *size)
     with torch.no_grad():
-        n_out = len(wrapper(dummy))
-    names = ['logits'] if n_out == 1 else [f'output{i}' for i in range(n_out)]
+        names = output_names(model(dummy, mode='tensor'))
     axes = {name: {0: 'batch'} for name in ['input', *names]} if dynamic_batch else None
     torch.onnx.export(wrapper, dummy, out, input_names=['input'], output_names=names,
                       dynamic_axes=axes, opset_version=opset, dynamo=False)
@@ -65,7 +87,9 @@ def export(model, out: str, size, dynamic_batch: bool, opset: int):
 
 def check(wrapper, out: str, size, batch: int):
     """(max abs difference, largest |output|) of onnxruntime vs PyTorch on a random input."""
+    import numpy as np
     import onnxruntime as ort
+    import torch
     x = torch.randn(batch, 3, *size)
     with torch.no_grad():
         expected = [t.numpy() for t in wrapper(x)]
@@ -86,18 +110,29 @@ def main(argv=None):
     parser.add_argument('--opset', type=int, default=17)
     parser.add_argument('--no-check', action='store_true')
     args = parser.parse_args(argv)
-    from hrnet_tasks.apis import init_model
     for path in (args.config, args.checkpoint):
         if not osp.isfile(path):
             sys.exit(f'error: file not found: {path}')
+    from hrnet_tasks.cli import checkpoint_problem
+    problem = checkpoint_problem(args.checkpoint)
+    if problem:
+        sys.exit(f'error: cannot load checkpoint {args.checkpoint}: {problem}')
+    start = time.perf_counter()
+    print('[1/3] building the model and loading the checkpoint', flush=True)
+    from hrnet_tasks.apis import init_model
     model = init_model(args.config, args.checkpoint)
     size = tuple(args.input_size) if args.input_size else default_input_size(model.cfg)
+    print(f'[2/3] exporting at {size[0]}x{size[1]} ({time.perf_counter() - start:.1f} s)',
+          flush=True)
     wrapper, names = export(model, args.out, size, args.dynamic_batch, args.opset)
     print(f'exported {type(model).__name__} at {size[0]}x{size[1]} with outputs {names} '
           f'to {args.out}')
     if not args.no_check:
+        print(f'[3/3] checking with onnxruntime against PyTorch '
+              f'({time.perf_counter() - start:.1f} s)', flush=True)
         diff, scale = check(wrapper, args.out, size, batch=2 if args.dynamic_batch else 1)
-        print(f'onnxruntime vs PyTorch max abs diff: {diff:.3g} (largest |output| {scale:.3g})')
+        print(f'onnxruntime vs PyTorch max abs diff: {diff:.3g} (largest |output| {scale:.3g}); '
+              f'done in {time.perf_counter() - start:.1f} s')
         # fp32 rounding grows with the outputs (untrained weights can give logits of 1e3)
         if diff > 1e-4 * max(1.0, scale):
             sys.exit(f'error: exported model differs from PyTorch by {diff:.3g} '

@@ -14,7 +14,10 @@ for the upstream runs its ``init_cfg`` names.
 
 A config may set ``transfer = dict(group='pose', init='imagenet-cls', metric='coco/AP')``:
 runs of one group are compared in one table and one plot panel (defaults:
-group = config name, init = config name, metric = the first validation metric).
+group = config name, init = config name, metric = the first validation metric). A joint
+multi-task run gives a list, one entry per task (``[dict(group='tiny pose', init='joint',
+metric='pose/coco/AP'), dict(group='tiny seg', init='joint', metric='seg/mIoU')]``), and
+appears in each task's table next to the single-task and transferred runs.
 Writes ``<out-dir>/transfer.md`` and ``<out-dir>/transfer.png``.
 """
 import argparse
@@ -28,6 +31,8 @@ from collections import OrderedDict
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
+from hrnet_tasks.progress import format_duration  # noqa: E402
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PRESETS = {'tiny': 'configs/transfer/tiny_*.py'}
 
@@ -40,7 +45,11 @@ def transfer_info(path: str) -> dict:
     from mmengine.config import Config
     cfg = Config.fromfile(path)
     info = dict(group=config_name(path), init=config_name(path), metric=None)
-    info.update(cfg.get('transfer') or {})
+    spec = cfg.get('transfer') or {}
+    # a joint multi-task run belongs to several groups: a list, one entry per task metric
+    entries = [dict(e) for e in spec] if isinstance(spec, (list, tuple)) else [dict(spec)]
+    info['entries'] = [{**info, **entry} for entry in entries]
+    info.update(entries[0])
     init_cfg = cfg.model.get('backbone', {}).get('init_cfg') or {}
     init_cfg = init_cfg if isinstance(init_cfg, dict) else {}
     info['needs'] = init_cfg.get('checkpoint') if init_cfg.get('type') == 'Pretrained' else None
@@ -48,7 +57,7 @@ def transfer_info(path: str) -> dict:
 
 
 def latest_checkpoint(work_dir: str):
-    from hrnet_tasks.engine.launch import find_latest_checkpoint
+    from hrnet_tasks.cli import find_latest_checkpoint
     return find_latest_checkpoint(work_dir)
 
 
@@ -69,12 +78,23 @@ def extract(work_dir: str):
                    stdout=subprocess.DEVNULL)
 
 
+def progress_note(durations, pending, running, free) -> str:
+    """'k/n runs finished, ETA ...' from the mean duration of the finished runs."""
+    left = len(pending) + len(running)
+    note = f'{len(durations)}/{len(durations) + left} runs finished'
+    if left:
+        slots = max(len(running) + len(free), 1)
+        note += f', ETA ~{format_duration(sum(durations) / len(durations) * left / slots)}'
+    return note
+
+
 def run_all(configs, work_root, gpus, extra, skip_done):
     """Run configs respecting upstream dependencies; at most ``gpus`` at a time (1 on CPU)."""
     pending = list(configs)
-    running = {}  # config -> (Popen, gpu)
+    running = {}  # config -> (Popen, gpu, start time)
     free = list(range(gpus)) if gpus else [None]
     failed = []
+    durations = []  # of the runs finished so far, for the ETA
     while pending or running:
         for config in list(pending):
             work_dir = osp.join(work_root, config_name(config))
@@ -98,21 +118,25 @@ def run_all(configs, work_root, gpus, extra, skip_done):
                 env['CUDA_VISIBLE_DEVICES'] = str(gpu)
             print(f'[transfer] {time.strftime("%H:%M:%S")} start {config_name(config)}'
                   + (f' on GPU {gpu}' if gpu is not None else ''))
-            running[config] = (run_one(config, work_dir, extra, env), gpu)
+            running[config] = (run_one(config, work_dir, extra, env), gpu, time.time())
             pending.remove(config)
-        for config, (proc, gpu) in list(running.items()):
+        for config, (proc, gpu, started) in list(running.items()):
             if proc.poll() is None:
                 continue
             del running[config]
             free.append(gpu)
             work_dir = osp.join(work_root, config_name(config))
+            durations.append(time.time() - started)
             if proc.returncode != 0:
-                print(f'[transfer] {config_name(config)} FAILED '
-                      f'(see {work_dir}/transfer_stdout.log)')
+                print(f'[transfer] {time.strftime("%H:%M:%S")} {config_name(config)} FAILED '
+                      f'after {format_duration(durations[-1])} (see {work_dir}/transfer_stdout.log)'
+                      f'; {progress_note(durations, pending, running, free)}', flush=True)
                 failed.append(config)
                 continue
             extract(work_dir)
-            print(f'[transfer] {time.strftime("%H:%M:%S")} done {config_name(config)}')
+            print(f'[transfer] {time.strftime("%H:%M:%S")} done {config_name(config)} in '
+                  f'{format_duration(durations[-1])}; '
+                  f'{progress_note(durations, pending, running, free)}', flush=True)
         if running:
             time.sleep(2)
     return failed
@@ -123,18 +147,18 @@ def collect(configs, work_root):
     from tools.analysis.plot_logs import read_curves  # noqa: E402
     groups = OrderedDict()
     for config in configs:
-        info = transfer_info(config)
         work_dir = osp.join(work_root, config_name(config))
         if not glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
             continue
         curves = read_curves(work_dir)
-        metric = info['metric'] or next(
-            (k for k in curves if k not in ('loss', 'lr') and not k.startswith('loss')), None)
-        curve = curves.get(metric, [])
-        final = curve[-1][1] if curve else float('nan')
-        best = max(v for _, v in curve) if curve else float('nan')
-        groups.setdefault(info['group'], []).append(
-            (info['init'], work_dir, metric, final, best, curve))
+        for info in transfer_info(config)['entries']:
+            metric = info['metric'] or next(
+                (k for k in curves if k not in ('loss', 'lr') and not k.startswith('loss')), None)
+            curve = curves.get(metric, [])
+            final = curve[-1][1] if curve else float('nan')
+            best = max(v for _, v in curve) if curve else float('nan')
+            groups.setdefault(info['group'], []).append(
+                (info['init'], work_dir, metric, final, best, curve))
     return groups
 
 

@@ -1,7 +1,9 @@
 from .classification import ClassificationResult
-from .pose import PoseResult  # noqa: F401
-from .segmentation import SegmentationResult  # noqa: F401
-from .inference import TASKS, TaskAdapter, inference, init_model, register_task, task_of
+from .pose import PoseResult
+from .segmentation import SegmentationResult
+from .multitask import MultiTaskResult
+from .inference import (TASKS, TaskAdapter, inference, init_model, optimize_model, register_task,
+                        task_of)
 
-__all__ = ['ClassificationResult', 'TASKS', 'TaskAdapter', 'inference', 'init_model',
-           'register_task', 'task_of']
+__all__ = ['ClassificationResult', 'MultiTaskResult', 'PoseResult', 'SegmentationResult', 'TASKS',
+           'TaskAdapter', 'inference', 'init_model', 'optimize_model', 'register_task', 'task_of']

@@ -3,6 +3,10 @@ from .coco_keypoints import COCO_METAINFO, CocoKeypointDataset, parse_pose_metai
 from .imagenet import ImageNetDataset
 from .segmentation import ADE20KDataset, CityscapesDataset, SegDataset
 from .transforms import *  # noqa: F401,F403
+from .coco_person_seg import CocoPoseSegDataset
+from .multitask import MixedTaskBatchSampler, MultiTaskDataset
 
-__all__ = ['CheckedDatasetMixin', 'DataPathError', 'ImageNetDataset',
-           'ADE20KDataset', 'CityscapesDataset', 'SegDataset']
+__all__ = ['COCO_METAINFO', 'CheckedDatasetMixin', 'CocoKeypointDataset', 'CocoPoseSegDataset',
+           'DataPathError', 'ImageNetDataset', 'parse_pose_metainfo',
+           'MixedTaskBatchSampler', 'MultiTaskDataset', 'ADE20KDataset', 'CityscapesDataset',
+           'SegDataset']

@@ -1,4 +1,5 @@
-from .coco_keypoint_metric import CocoKeypointMetric  # noqa: F401
+from .coco_keypoint_metric import CocoKeypointMetric
 from .iou_metric import IoUMetric, intersect_and_union, summarize
+from .task_metric import TaskMetric
 
-__all__ = ['IoUMetric', 'intersect_and_union', 'summarize']
+__all__ = ['CocoKeypointMetric', 'IoUMetric', 'TaskMetric', 'intersect_and_union', 'summarize']

@@ -50,7 +50,10 @@ def test_export_onnx_matches_pytorch(tiny_data, tmp_path, config, size, outputs)
                     env={'OMP_NUM_THREADS': '1'})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     diff = float(proc.stdout.split('max abs diff:')[1].split()[0])
-    assert diff < 1e-4
+    scale = float(proc.stdout.split('largest |output|')[1].split(')')[0])
+    # fp32 rounding grows with the outputs: OCR logits of BN-calibrated random weights
+    # reach tens, where 1e-4 absolute is a few ulps
+    assert diff < 1e-4 * max(1.0, scale), (diff, scale)
     session = ort.InferenceSession(str(out))
     assert len(session.get_outputs()) == outputs
     # a batch size other than the traced one runs: the batch axis is dynamic

@@ -1,0 +1,109 @@
+"""Joint-model results (one per image, every head's output) and their picture."""
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Dict, List
+
+import cv2
+import numpy as np
+
+from hrnet_tasks.apis.classification import ClassificationResult, class_names
+from hrnet_tasks.apis.inference import TaskAdapter, collate_and_predict, load_inputs, register_task
+from hrnet_tasks.apis.pose import PoseResult, draw_pose, pose_metainfo
+from hrnet_tasks.apis.segmentation import SegmentationResult, colour_mask
+from hrnet_tasks.models.multitask import MultiTaskModel
+
+
+@dataclass
+class MultiTaskResult:
+    """Head name -> that task's result (``PoseResult``, ``SegmentationResult``,
+    ``ClassificationResult``), all for the same image."""
+    tasks: Dict[str, object]
+
+    def __getitem__(self, name: str):
+        return self.tasks[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tasks
+
+    def __repr__(self):
+        return 'MultiTaskResult(' + ', '.join(f'{k}={v!r}' for k, v in self.tasks.items()) + ')'
+
+
+def _pipelines(cfg):
+    """The config's test pipeline without the label loaders (inference has no labels)."""
+    from mmengine.dataset import Compose
+    if 'test_pipeline' not in cfg:
+        raise KeyError('inference with a MultiTaskModel needs `test_pipeline` in the config')
+    steps = [dict(t) for t in cfg.test_pipeline
+             if t['type'] not in ('LoadPersonMask', 'LoadSegAnnotations')]
+    return Compose(steps), Compose([t for t in steps if not t['type'].startswith('Load')])
+
+
+def _task_view(model, name: str):
+    """An object with the ``dataset_meta`` of task ``name``: a mixed-dataset model keeps
+    one metainfo per task (``MultiTaskDataset.metainfo``), a joint one a single metainfo."""
+    meta = getattr(model, 'dataset_meta', None) or {}
+    if isinstance(meta.get(name), dict):
+        meta = meta[name]
+    return SimpleNamespace(dataset_meta=meta)
+
+
+def _seg_classes(model, head):
+    from hrnet_tasks.datasets.segmentation import make_palette
+    meta = model.dataset_meta
+    classes = meta.get('classes') or [str(i) for i in range(head.num_classes)]
+    palette = meta.get('palette') or make_palette(len(classes))
+    return list(classes), [tuple(int(v) for v in c) for c in palette]
+
+
+def _to_result(model, name: str, sample):
+    head = model.heads[name]
+    kind = head.backbone_output
+    model = _task_view(model, name)
+    if 'pred_keypoints' in sample and kind == 'highest':
+        kpts = np.concatenate([sample.pred_keypoints, sample.pred_keypoint_scores[..., None]], -1)
+        order = np.argsort(-sample.pred_scores, kind='stable')
+        return PoseResult(kpts[order], sample.pred_scores[order],
+                          list(pose_metainfo(model)['keypoint_names']))
+    if 'pred_sem_seg' in sample and kind == 'concat':
+        classes, palette = _seg_classes(model, head)
+        return SegmentationResult(sample.pred_sem_seg.data[0].cpu().numpy().astype(np.int32),
+                                  classes, palette)
+    scores = sample.pred_score.float().cpu().numpy()
+    order = np.argsort(-scores)[:5]
+    names = class_names(model)
+    return ClassificationResult([int(i) for i in order], [float(scores[i]) for i in order],
+                                [str(names[i]) if names else str(i) for i in order])
+
+
+def infer_multitask(model, images) -> List[MultiTaskResult]:
+    from_path, from_array = _pipelines(model.cfg)
+    samples = collate_and_predict(model, load_inputs(images, from_path, from_array))
+    return [MultiTaskResult({name: _to_result(model, name, s) for name in model.heads})
+            for s in samples]
+
+
+def draw_multitask(image: np.ndarray, result: MultiTaskResult, model=None,
+                   alpha: float = 0.5) -> np.ndarray:
+    """One picture: the segmentation mask blended over the image, the skeletons drawn on
+    top, the best class written in the corner."""
+    canvas = image
+    for res in result.tasks.values():
+        if isinstance(res, SegmentationResult):
+            mask = colour_mask(res.label_map, res.palette)
+            canvas = cv2.addWeighted(canvas, 1 - alpha, mask, alpha, 0)
+    poses = [(n, r) for n, r in result.tasks.items() if isinstance(r, PoseResult)]
+    if poses:
+        name, pose = poses[0]
+        canvas = draw_pose(canvas, pose, _task_view(model, name) if model is not None else None)
+    else:
+        scale = max(1.0, 480 / max(canvas.shape[:2]))
+        canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    for res in result.tasks.values():
+        if isinstance(res, ClassificationResult):
+            cv2.putText(canvas, f'{res.names[0]} {res.scores[0]:.2f}', (6, 20),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
+    return canvas
+
+
+register_task(TaskAdapter('multitask', (MultiTaskModel, ), infer_multitask, draw_multitask))
