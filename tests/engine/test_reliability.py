@@ -222,6 +222,8 @@ def test_help_answers_without_the_model_stack(script):
     (['--cfg-options', 'optim_wrapperr.lr=1'], "unknown key 'optim_wrapperr'"),
     (['--resume', 'nowhere.pth'], 'checkpoint not found'),
     (['--vis-backend', 'wandb'], 'pip install wandb'),
+    # a misspelt argument of one of this package's classes: read from the source, no import
+    (['--cfg-options', 'model.backbone.archh=w32'], "HRNet has no argument 'archh'"),
 ])
 def test_preflight_errors_answer_at_once(tiny_data, tmp_path, args, expected):
     proc, seconds = _child_cpu_seconds('tools/train.py', CFG, '--work-dir', str(tmp_path), *args)
