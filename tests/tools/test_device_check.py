@@ -5,14 +5,12 @@ import os
 import os.path as osp
 import subprocess
 
-import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-@pytest.mark.skipif(not osp.isdir(osp.join(ROOT, 'data', 'tiny')),
-                    reason='data/tiny missing: run data_prep/make_tiny.py')
-def test_device_check_dry_run(tmp_path):
+def test_device_check_dry_run(tiny_data, tmp_path):
+    # tiny_data: data/tiny made once for the suite (the script would make it too, slower)
     env = dict(os.environ, OUT=str(tmp_path), OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS',
                                                                                 '2'))
     proc = subprocess.run(['bash', 'tools/device_check.sh', '--dry-run'], cwd=ROOT, env=env,
