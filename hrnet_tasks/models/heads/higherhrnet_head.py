@@ -96,16 +96,17 @@ class HigherHRNetHead(BaseHead):
         self.metainfo = parse_pose_metainfo(metainfo) if metainfo is not None else None
         codec = dict(codec or dict(type='AssociativeEmbedding'))
         codec.setdefault('num_keypoints', k)
-        if codec.get('joint_order') is None:
-            codec['joint_order'] = self._default_joint_order()
+        known = self._known_metainfo()
+        if codec.get('joint_order') is None and known is not None:
+            codec['joint_order'] = list(known['group_order'])
         self.codec = TASK_UTILS.build(codec)
 
-    def _default_joint_order(self) -> Optional[List[int]]:
-        """The metainfo's grouping order; COCO's when K is COCO's and no metainfo is given."""
+    def _known_metainfo(self) -> Optional[dict]:
+        """The head's metainfo; COCO's when none is given and K is COCO's (17), else None."""
         if self.metainfo is not None:
-            return list(self.metainfo['group_order'])
+            return self.metainfo
         if self.num_keypoints == len(COCO_METAINFO['keypoint_names']):
-            return list(COCO_METAINFO['group_order'])
+            return parse_pose_metainfo(COCO_METAINFO)
         return None
 
     def init_weights(self):
@@ -170,10 +171,9 @@ class HigherHRNetHead(BaseHead):
             found = data_samples[0].metainfo.get('flip_indices')
             if found is not None:
                 return list(found)
-        if self.metainfo is not None:
-            return list(self.metainfo['flip_indices'])
-        if self.num_keypoints == len(COCO_METAINFO['keypoint_names']):
-            return parse_pose_metainfo(COCO_METAINFO)['flip_indices']
+        known = self._known_metainfo()
+        if known is not None:
+            return list(known['flip_indices'])
         raise ValueError(
             'flip test needs flip_indices: pass the head a metainfo or pack them per sample')
 
