@@ -46,6 +46,13 @@ def checkpoint_problem(path: str) -> Optional[str]:
     return _legacy_problem(path, size)
 
 
+def damaged_checkpoint(path: str) -> Optional[str]:
+    """``'cannot load checkpoint PATH: <what is wrong>'`` for a damaged file, else None:
+    the one line every tool and loader reports (a missing file is left to the caller)."""
+    problem = checkpoint_problem(path) if osp.exists(path) else None
+    return f'cannot load checkpoint {path}: {problem}' if problem else None
+
+
 def _safetensors_problem(path: str, size: int) -> Optional[str]:
     import json
     with open(path, 'rb') as f:

@@ -18,7 +18,8 @@ from typing import Any, List, Optional, Tuple
 
 from mmengine.config import Config, DictAction
 
-from hrnet_tasks.checkpoint_files import checkpoint_problem, find_latest_checkpoint
+from hrnet_tasks.checkpoint_files import (checkpoint_problem, damaged_checkpoint,  # noqa: F401
+                                          find_latest_checkpoint)
 from hrnet_tasks.datapaths import PREPARE_HINTS, check_paths, required_paths
 from hrnet_tasks.errors import ConfigError
 
@@ -140,7 +141,6 @@ def check_cfg_options(cfg: Config, options: dict) -> List[Tuple[str, Any, str]]:
     return deferred
 
 
-
 @functools.lru_cache(maxsize=None)
 def _project_classes() -> dict:
     """Class name -> its ``ast.ClassDef`` for every class in this package, read from the
@@ -208,12 +208,12 @@ def check_data(cfg: Config, splits=('train', 'val')) -> list:
 def check_checkpoint(path: str, what: str = ''):
     """ConfigError naming ``path`` and its problem, for a checkpoint the user gave
     (``what``: the option that gave it, for the message)."""
-    problem = checkpoint_problem(path)
     prefix = f'{what}: ' if what else ''
-    if problem == 'file not found':
+    if not osp.exists(path):
         raise ConfigError(f'{prefix}checkpoint not found: {path}')
-    if problem:
-        raise ConfigError(f'{prefix}cannot load checkpoint {path}: {problem}')
+    damaged = damaged_checkpoint(path)
+    if damaged:
+        raise ConfigError(prefix + damaged)
 
 
 # ---------------------------------------------------------------- train set-up

@@ -50,10 +50,10 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.input):
         sys.exit(f'error: input checkpoint not found: {args.input}')
-    from hrnet_tasks.cli import checkpoint_problem
-    problem = checkpoint_problem(args.input)  # empty / truncated / corrupt: one line, no unpickling
-    if problem:
-        sys.exit(f'error: cannot load checkpoint {args.input}: {problem}')
+    from hrnet_tasks.checkpoint_files import damaged_checkpoint
+    damaged = damaged_checkpoint(args.input)  # empty / truncated / corrupt: no unpickling
+    if damaged:
+        sys.exit(f'error: {damaged}')
     if osp.isdir(args.output):
         sys.exit(f'error: OUT is a directory, give a file name: {args.output}')
     out_dir = osp.dirname(osp.abspath(args.output))

@@ -28,10 +28,10 @@ def main(argv=None):
             sys.exit(f'error: file not found: {path}')
     if args.out and len(args.images) > 1:
         sys.exit('error: --out takes one image; use --out-dir for several')
-    from hrnet_tasks.cli import checkpoint_problem
-    problem = checkpoint_problem(args.checkpoint)
-    if problem:
-        sys.exit(f'error: cannot load checkpoint {args.checkpoint}: {problem}')
+    from hrnet_tasks.checkpoint_files import damaged_checkpoint
+    damaged = damaged_checkpoint(args.checkpoint)
+    if damaged:
+        sys.exit(f'error: {damaged}')
     import cv2
 
     from hrnet_tasks.apis import inference, init_model, task_of

@@ -113,10 +113,10 @@ def main(argv=None):
     for path in (args.config, args.checkpoint):
         if not osp.isfile(path):
             sys.exit(f'error: file not found: {path}')
-    from hrnet_tasks.cli import checkpoint_problem
-    problem = checkpoint_problem(args.checkpoint)
-    if problem:
-        sys.exit(f'error: cannot load checkpoint {args.checkpoint}: {problem}')
+    from hrnet_tasks.checkpoint_files import damaged_checkpoint
+    damaged = damaged_checkpoint(args.checkpoint)
+    if damaged:
+        sys.exit(f'error: {damaged}')
     start = time.perf_counter()
     print('[1/3] building the model and loading the checkpoint', flush=True)
     from hrnet_tasks.apis import init_model

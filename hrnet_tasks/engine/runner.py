@@ -10,7 +10,7 @@ import torch.distributed as torch_dist
 from mmengine.dist import is_distributed, master_only
 from mmengine.runner import Runner as MMEngineRunner
 
-from hrnet_tasks.checkpoint_files import checkpoint_problem
+from hrnet_tasks.checkpoint_files import damaged_checkpoint
 from hrnet_tasks.engine.arch_check import HRNetArchCheckHook
 from hrnet_tasks.engine.schedule import follow_config_schedule, schedule_bounds
 from hrnet_tasks.errors import CheckpointError, ConfigError
@@ -82,9 +82,9 @@ class Runner(MMEngineRunner):
             raise
         except Exception as exc:
             # a damaged file: one line naming it and the damage, not a pickle traceback
-            problem = checkpoint_problem(filename) if osp.isfile(filename) else None
-            if problem:
-                raise CheckpointError(f'cannot load checkpoint {filename}: {problem}') from exc
+            damaged = damaged_checkpoint(filename)
+            if damaged:
+                raise CheckpointError(damaged) from exc
             raise
 
     def resume(self, filename: str, *args, **kwargs):

@@ -1,6 +1,7 @@
 """Faults survived and inputs guarded (issue 11): damaged checkpoints, a changed
 schedule on resume, a dying or hanging rank, a CLI that answers at once, progress."""
 import argparse
+import glob
 import io
 import os
 import os.path as osp
@@ -81,16 +82,19 @@ def test_resume_picks_the_newest_checkpoint_that_loads(tmp_path):
 
 
 @pytest.mark.parametrize('kind', DAMAGE)
-@pytest.mark.parametrize('tool', ['resume', 'load-from', 'test', 'convert'])
+@pytest.mark.parametrize('tool', ['resume', 'load-from', 'test', 'convert', 'demo', 'export'])
 def test_damaged_checkpoint_is_one_line_error(tiny_data, tmp_path, tool, kind):
     ckpt = _damaged(tmp_path / 'bad.pth', kind)
-    args = {'resume': ['tools/train.py', CFG, '--resume', ckpt],
-            'load-from': ['tools/train.py', CFG, '--load-from', ckpt],
-            'test': ['tools/test.py', CFG, ckpt],
+    image = glob.glob(osp.join(tiny_data, 'cls', 'val', '*', '*.JPEG'))[0]
+    work_dir = ['--work-dir', str(tmp_path)]
+    args = {'resume': ['tools/train.py', CFG, '--resume', ckpt, *work_dir],
+            'load-from': ['tools/train.py', CFG, '--load-from', ckpt, *work_dir],
+            'test': ['tools/test.py', CFG, ckpt, *work_dir],
             'convert': ['tools/convert_checkpoint.py', '--src', 'official', ckpt,
-                        str(tmp_path / 'out.pth')]}[tool]
-    proc = run_tool(*args, '--work-dir' if tool != 'convert' else '--no-verify',
-                    *([str(tmp_path)] if tool != 'convert' else []))
+                        str(tmp_path / 'out.pth'), '--no-verify'],
+            'demo': ['tools/demo.py', CFG, ckpt, image, '--out', str(tmp_path / 'out.png')],
+            'export': ['tools/export_onnx.py', CFG, ckpt, str(tmp_path / 'out.onnx')]}[tool]
+    proc = run_tool(*args)
     assert proc.returncode != 0
     assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
     last = proc.stderr.strip().splitlines()[-1]
