@@ -173,11 +173,14 @@ def project_class_arguments(type_name: Any) -> Optional[set]:
 # ---------------------------------------------------------------- data check
 
 def leaf_dataset_cfgs(dataset_cfg):
-    """The leaf dataset configs under wrappers (ConcatDataset, RepeatDataset, mixers)."""
+    """The leaf dataset configs under wrappers (ConcatDataset, RepeatDataset, and
+    MultiTaskDataset, whose ``tasks`` maps task names to datasets)."""
     if not isinstance(dataset_cfg, dict):
         return
-    if 'datasets' in dataset_cfg:
-        for sub in dataset_cfg['datasets']:
+    if 'datasets' in dataset_cfg or isinstance(dataset_cfg.get('tasks'), dict):
+        subs = dataset_cfg['datasets'] if 'datasets' in dataset_cfg \
+            else dataset_cfg['tasks'].values()
+        for sub in subs:
             yield from leaf_dataset_cfgs(sub)
     elif 'dataset' in dataset_cfg:
         yield from leaf_dataset_cfgs(dataset_cfg['dataset'])

@@ -43,14 +43,6 @@ class MultiTaskDataset(Dataset):
         for size in self.task_sizes:
             self.offsets.append(self.offsets[-1] + size)
 
-    @classmethod
-    def check_paths(cls, tasks: Dict[str, dict], **_):
-        """Every task dataset's data paths, from the config alone (``tools/train.py``)."""
-        for cfg in tasks.values():
-            sub = DATASETS.get(cfg.get('type')) if isinstance(cfg, dict) else None
-            if sub is not None and hasattr(sub, 'check_paths'):
-                sub.check_paths(**{k: v for k, v in cfg.items() if k != 'type'})
-
     @property
     def metainfo(self) -> dict:
         """Task name -> that dataset's metainfo (``TaskMetric`` picks its own)."""

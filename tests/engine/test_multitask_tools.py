@@ -87,3 +87,13 @@ def test_mixed_test_tool_prefixes_each_task(mixed_straight_run, tmp_path):
                        '--work-dir', str(tmp_path)))
     assert re.search(r'cls/accuracy/top1: [\d.]+', out)
     assert re.search(r'seg/mIoU: [\d.]+', out)
+
+
+def test_missing_data_of_one_task_is_one_line(tiny_data, tmp_path):
+    # each task dataset of a MultiTaskDataset is checked before torch is imported
+    proc = run_tool('tools/train.py', MIXED, '--work-dir', str(tmp_path), '--cfg-options',
+                    'train_dataloader.dataset.tasks.seg.data_root=data/nowhere')
+    assert proc.returncode != 0 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: ') and 'data/nowhere' in last, last
+    assert 'CityscapesDataset' in last or 'cityscapes' in last.lower(), last
