@@ -39,8 +39,8 @@ over timm fp32 NCHW), ``ratio vs mmpretrain: X.XX`` and ``ratio vs timm: X.XX``
 (its first step). The header names the CPU's vector ISA and whether it has native
 bf16; ``--bf16`` on a CPU without it prints a warning (bf16 is emulated there).
 
-Further subcommands (``pose``, ``seg``, ``pipeline``, ``multitask``) plug in through :data:`SUBCOMMANDS`,
-reusing :class:`Candidate`, :func:`measure_interleaved` and :func:`report`.
+Further subcommands (``pose``, ``seg``, ``pipeline``, ``multitask``) plug in through
+:data:`SUBCOMMANDS`, reusing :class:`Candidate`, :func:`measure_interleaved` and :func:`report`.
 """
 import argparse
 import contextlib
@@ -323,7 +323,8 @@ def run_backbone(args):
     import torch
     from hrnet_tasks.models.backbones.hrnet import ARCH_SETTINGS
     if args.arch not in ARCH_SETTINGS:
-        raise SystemExit(f'error: unknown arch {args.arch!r}; choose from {", ".join(ARCH_SETTINGS)}')
+        raise SystemExit(f'error: unknown arch {args.arch!r}; '
+                         f'choose from {", ".join(ARCH_SETTINGS)}')
 
     def tensor_mode(model, x):
         return model(x, mode='tensor')
@@ -367,7 +368,8 @@ def run_backbone(args):
                                     make_step(timm_default, args, False, False), args.batch))
 
     env = environment(args)
-    print(f'backbone benchmark: arch {args.arch}, batch {args.batch}, input 3x{args.size}x{args.size}, '
+    print(f'backbone benchmark: arch {args.arch}, batch {args.batch}, '
+          f'input 3x{args.size}x{args.size}, '
           f'{mode}, torch {env["torch"]}, {env["threads"]} threads, device {args.device}; '
           f'warm-up {args.warmup}, {args.repeats} interleaved rounds of >= {args.min_time}s '
           f'(median); cpu: {env["cpu_capability"]}', flush=True)
@@ -495,7 +497,8 @@ def run_pose(args):
 
         def decode(maps=maps):
             codec.decode(*maps)
-        candidates.append(Candidate(f'forward {size}', f'{w}x{h} flip={not args.no_flip}', forward, 1))
+        candidates.append(Candidate(f'forward {size}', f'{w}x{h} flip={not args.no_flip}',
+                                    forward, 1))
         candidates.append(Candidate(f'decode {size}', f'{w}x{h} {args.people} people', decode, 1))
     env = dict(torch=torch.__version__, threads=torch.get_num_threads(), device=args.device)
     print(f'pose benchmark: {args.config}, {args.image_width}x{args.image_height} image, '

@@ -18,8 +18,9 @@ Steps (each one is recorded, a failure does not stop the others):
 
 ``--dry-run`` runs the same steps on the CPU with tiny sizes (one iteration, 32 px,
 batch 2, one mode per benchmark step, the eager compile backend) so the test suite keeps
-this script working between the sessions that have a GPU. The last line printed is the summary as one line of JSON;
-with ``$OUT`` set the raw figures go to ``$OUT/device_check_raw.json`` too.
+this script working between the sessions that have a GPU. The last line printed is the
+summary as one line of JSON; with ``$OUT`` set the raw figures go to
+``$OUT/device_check_raw.json`` too.
 """
 import argparse
 import contextlib

@@ -172,4 +172,3 @@ class SegHeadCascade(BaseSegHead):
         for i, (head, logits) in enumerate(zip(self, self.forward(feats))):
             losses.update(head.loss_by_feat(logits, labels, f'decode_{i}.'))
         return losses
-
