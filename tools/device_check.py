@@ -362,6 +362,7 @@ def main(argv=None):
     summary['elapsed_s'] = round(time.perf_counter() - start, 1)
     out_dir = os.environ.get('OUT')
     if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
         with open(osp.join(out_dir, 'device_check_raw.json'), 'w') as f:
             json.dump(summary, f, indent=2, default=str)
     print(json.dumps(summary, separators=(',', ':'), default=str), flush=True)
