@@ -101,7 +101,8 @@ class CocoKeypointMetric(BaseMetric):
             raise ValueError('CocoKeypointMetric needs ann_file (or a dataset that provides it)')
         names = [f'{n}' for n in STAT_NAMES]
         if not dets:
-            logger.warning('no person detected on any evaluated image: AP = 0')
+            logger.warning(f'COCO keypoint evaluation on {len(by_id)} images: no person '
+                           'detected on any of them, AP = 0')
             return {n: 0.0 for n in names}
         with contextlib.redirect_stdout(io.StringIO()):
             dt = gt.loadRes(dets)

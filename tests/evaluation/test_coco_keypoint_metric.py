@@ -1,8 +1,10 @@
 """COCO keypoint metric: GT as detections gives AP 1, result dumping, empty input, duplicates."""
 import json
+import logging
 
 import numpy as np
 import pytest
+from mmengine.logging import MMLogger
 
 from hrnet_tasks.datasets import parse_pose_metainfo
 from hrnet_tasks.evaluation import CocoKeypointMetric
@@ -84,7 +86,18 @@ def test_only_evaluated_images_count_and_empty_results(tmp_path):
              pred_keypoint_scores=np.zeros((0, 17)),
              pred_scores=np.zeros(0))
     ]
-    assert metric.compute_metrics(list(_to_results(metric, empty)))['AP'] == 0.0
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        assert metric.compute_metrics(list(_to_results(metric, empty)))['AP'] == 0.0
+    finally:
+        logger.removeHandler(handler)
+    # the image count is logged also when nothing was detected (a short run's first val)
+    assert [r.getMessage() for r in records] == [
+        'COCO keypoint evaluation on 1 images: no person detected on any of them, AP = 0']
 
 
 def _to_results(metric, samples):
