@@ -3,9 +3,9 @@
 # (`python data_prep/make_tiny.py --tasks cls seg`). Each batch comes from one dataset
 # (MixedTaskBatchSampler, half the batches each) and trains that task's head only;
 # validation reports cls/accuracy/top1 and seg/mIoU.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/tiny_seg.py']
 
-crop_size = (64, 128)
+crop_size = {{_base_.tiny_seg_crop_size}}  # also tools/export_onnx.py's default input size
 model = dict(
     type='MultiTaskModel',
     backbone=dict(type='HRNet', arch='w18_small_v1', upsample_mode='bilinear',
@@ -20,34 +20,19 @@ model = dict(
     data_preprocessor=dict(type='MultiTaskDataPreprocessor', size_divisor=32),
 )
 cls_root = 'data/tiny/cls'
-seg_root = 'data/tiny/seg'
 cls_train = dict(type='ImageNetDataset', data_root=cls_root, data_prefix='train', pipeline=[
     dict(type='LoadImage'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ])
-seg_train = dict(type='CityscapesDataset', data_root=seg_root,
-                 data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-                 pipeline=[
-                     dict(type='LoadImage'),
-                     dict(type='LoadSegAnnotations'),
-                     dict(type='RandomResize', scale=(256, 128), ratio_range=(0.5, 1.5),
-                          keep_ratio=True),
-                     dict(type='SegRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-                     dict(type='RandomFlip', prob=0.5),
-                     dict(type='SegPhotoMetricDistortion', brightness_delta=16, hue_delta=5),
-                     dict(type='PackSegInputs'),
-                 ])
+seg_train = {{_base_.tiny_seg_train}}
 cls_val = dict(type='ImageNetDataset', data_root=cls_root, data_prefix='val', pipeline=[
     dict(type='LoadImage'),
     dict(type='ResizeEdge', scale=64, edge='short', backend='pillow', interpolation='bilinear'),
     dict(type='CenterCrop', crop_size=64),
     dict(type='PackInputs'),
 ])
-seg_val = dict(type='CityscapesDataset', data_root=seg_root, test_mode=True,
-               data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
-               pipeline=[dict(type='LoadImage'), dict(type='LoadSegAnnotations'),
-                         dict(type='PackSegInputs')])
+seg_val = {{_base_.tiny_seg_val}}
 train_dataloader = dict(
     batch_size=8, num_workers=2, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),

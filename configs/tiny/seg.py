@@ -2,35 +2,21 @@
 # synthetic Cityscapes-format scenes (`python data_prep/make_tiny.py --tasks seg`):
 # 64x128 crops, 200 iterations: mIoU ~77 (7 classes) in ~30 s on 2 cores with
 # OMP_NUM_THREADS=1 (several minutes when OpenMP threads compete for busy cores).
-_base_ = ['../seg/fcn_hrnetv2_w18_small_cityscapes_512x1024.py']
+_base_ = ['../seg/fcn_hrnetv2_w18_small_cityscapes_512x1024.py', '../_base_/datasets/tiny_seg.py']
 
 data_root = 'data/tiny/seg'
-crop_size = (64, 128)
+crop_size = {{_base_.tiny_seg_crop_size}}
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(arch='w18_small_v1'),
     decode_head=dict(loss=dict(class_weight=None)),
 )
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='LoadSegAnnotations'),
-    dict(type='RandomResize', scale=(256, 128), ratio_range=(0.5, 1.5), keep_ratio=True),
-    dict(type='SegRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='SegPhotoMetricDistortion', brightness_delta=16, hue_delta=5),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='LoadSegAnnotations'),
-    dict(type='PackSegInputs'),
-]
+train_pipeline = {{_base_.tiny_seg_train.pipeline}}
+test_pipeline = {{_base_.tiny_seg_val.pipeline}}
 train_dataloader = dict(
-    batch_size=8, num_workers=2, persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    batch_size=8, num_workers=2, persistent_workers=False, dataset={{_base_.tiny_seg_train}})
 val_dataloader = dict(
-    batch_size=4, num_workers=2, persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    batch_size=4, num_workers=2, persistent_workers=False, dataset={{_base_.tiny_seg_val}})
 test_dataloader = val_dataloader
 
 # AdamW converges in a few CPU minutes here; the real configs keep the SGD recipes.

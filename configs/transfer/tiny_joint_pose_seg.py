@@ -4,9 +4,8 @@
 # tables next to the single-task runs and the runs started from another task's backbone.
 # 12 epochs of 26 batches of 8: 156 pose and 156 seg batches (the single-task runs: 156
 # pose batches of 16, 120 seg batches of 8).
-_base_ = ['../tiny/pose.py']
+_base_ = ['../tiny/pose.py', '../_base_/datasets/tiny_seg.py']
 
-seg_root = 'data/tiny/seg'
 model = dict(
     _delete_=True,
     type='MultiTaskModel',
@@ -22,22 +21,8 @@ model = dict(
     test_cfg=dict(pose=dict(flip_test=True, scale_factors=[1.0]), seg=dict(mode='whole')),
     data_preprocessor=dict(type='MultiTaskDataPreprocessor', size_divisor=64),
 )
-seg_train = dict(type='CityscapesDataset', data_root=seg_root,
-                 data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-                 pipeline=[
-                     dict(type='LoadImage'),
-                     dict(type='LoadSegAnnotations'),
-                     dict(type='RandomResize', scale=(256, 128), ratio_range=(0.5, 1.5),
-                          keep_ratio=True),
-                     dict(type='SegRandomCrop', crop_size=(64, 128), cat_max_ratio=0.75),
-                     dict(type='RandomFlip', prob=0.5),
-                     dict(type='SegPhotoMetricDistortion', brightness_delta=16, hue_delta=5),
-                     dict(type='PackSegInputs'),
-                 ])
-seg_val = dict(type='CityscapesDataset', data_root=seg_root, test_mode=True,
-               data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
-               pipeline=[dict(type='LoadImage'), dict(type='LoadSegAnnotations'),
-                         dict(type='PackSegInputs')])
+seg_train = {{_base_.tiny_seg_train}}
+seg_val = {{_base_.tiny_seg_val}}
 train_dataloader = dict(
     _delete_=True, batch_size=8, num_workers=2, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
