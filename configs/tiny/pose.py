@@ -41,7 +41,8 @@ test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=5e-3))
 # one warm-up epoch, then cosine to 1 % per iteration: over five seeds the final AP was
-# 0.85-0.89 with --amp (the former step at epoch 24 gave 0.79-0.86), see README "Tiny pose"
+# 0.85-0.89 with --amp (the former step at epoch 24 gave 0.79-0.86), see
+# docs/pose_bottomup.md "Tiny pose smoke run"
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
