@@ -6,13 +6,12 @@
 # The pose recipe (Adam 1.5e-3, 300 epochs, batch 12 per GPU) with equal loss weights;
 # loss_balance='uncertainty' learns them instead. Train: tools/train.py CFG --amp [--dist].
 _base_ = [
-    '../_base_/datasets/coco_kpt_bottomup_512.py', '../_base_/schedules/higherhrnet_300e.py',
-    '../_base_/default_runtime.py'
+    '../_base_/models/hrnet.py', '../_base_/datasets/coco_kpt_bottomup_512.py',
+    '../_base_/schedules/higherhrnet_300e.py', '../_base_/default_runtime.py'
 ]
 model = dict(
     type='MultiTaskModel',
-    backbone=dict(type='HRNet', arch='w32', upsample_mode='nearest',
-                  norm_cfg=dict(type='BN', momentum=0.1),
+    backbone=dict(arch='w32',
                   # ImageNet start: an HRNet-W32-C classification checkpoint of this project
                   # (or official/timm converted with tools/convert_checkpoint.py)
                   init_cfg=dict(type='Pretrained', checkpoint='pretrained/hrnet_w32_in1k.pth',

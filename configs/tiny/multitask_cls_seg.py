@@ -3,13 +3,13 @@
 # (`python data_prep/make_tiny.py --tasks cls seg`). Each batch comes from one dataset
 # (MixedTaskBatchSampler, half the batches each) and trains that task's head only;
 # validation reports cls/accuracy/top1 and seg/mIoU.
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/tiny_seg.py']
+_base_ = ['../_base_/models/hrnet.py', '../_base_/default_runtime.py',
+          '../_base_/datasets/tiny_seg.py']
 
 crop_size = {{_base_.tiny_seg_crop_size}}  # also tools/export_onnx.py's default input size
 model = dict(
     type='MultiTaskModel',
-    backbone=dict(type='HRNet', arch='w18_small_v1', upsample_mode='bilinear',
-                  norm_cfg=dict(type='BN', momentum=0.1)),
+    backbone=dict(arch='w18_small_v1', upsample_mode='bilinear'),
     heads=dict(
         cls=dict(type='HRNetClsHead', num_classes=10, topk=(1, 5)),
         seg=dict(type='FCNHead', num_classes=19, num_convs=1, kernel_size=1,

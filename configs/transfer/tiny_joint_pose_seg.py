@@ -9,8 +9,9 @@ _base_ = ['../tiny/pose.py', '../_base_/datasets/tiny_seg.py']
 model = dict(
     _delete_=True,
     type='MultiTaskModel',
-    backbone=dict(type='HRNet', arch='w18_small_v1', upsample_mode='nearest',
-                  norm_cfg=dict(type='BN', momentum=0.1)),
+    # the tiny pose run's backbone (configs/_base_/models/hrnet.py through tiny/pose.py);
+    # MultiTaskModel builds it with out_mode='all' to feed both heads
+    backbone={{_base_.model.backbone}},
     heads=dict(
         pose=dict(type='HigherHRNetHead', num_keypoints=17, codec={{_base_.codec}},
                   loss_ae=dict(type='AssociativeEmbeddingLoss', push_type='exp',
