@@ -34,6 +34,11 @@ PREPARE_HINTS = {
                       'annotations/{training,validation}); check with `python data_prep/ade20k.py '
                       'data/ade/ADEChallengeData2016`.'),
 }
+FACE_HINT = ('Put the official HRNet face csv files (or mmpose\'s COCO-style JSON) and the '
+             'images under data/<set>/ as docs/face.md shows; for the tiny synthetic set run '
+             '`python data_prep/make_tiny.py --tasks face`.')
+PREPARE_HINTS.update({name: FACE_HINT for name in ('WFLWDataset', 'Face300WDataset', 'COFWDataset',
+                                                   'AFLWDataset')})
 
 
 def required_paths(data_root: str = '', data_prefix='', ann_file: str = '',

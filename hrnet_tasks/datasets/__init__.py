@@ -5,8 +5,10 @@ from .segmentation import ADE20KDataset, CityscapesDataset, SegDataset
 from .transforms import *  # noqa: F401,F403
 from .coco_person_seg import CocoPoseSegDataset
 from .multitask import MixedTaskBatchSampler, MultiTaskDataset
+from .face import AFLWDataset, COFWDataset, Face300WDataset, FaceLandmarkDataset, WFLWDataset
 
 __all__ = ['COCO_METAINFO', 'CheckedDatasetMixin', 'CocoKeypointDataset', 'CocoPoseSegDataset',
            'DataPathError', 'ImageNetDataset', 'parse_pose_metainfo',
            'MixedTaskBatchSampler', 'MultiTaskDataset', 'ADE20KDataset', 'CityscapesDataset',
-           'SegDataset']
+           'SegDataset', 'AFLWDataset', 'COFWDataset', 'Face300WDataset', 'FaceLandmarkDataset',
+           'WFLWDataset']

@@ -1,5 +1,6 @@
 """Behaviour every task dataset shares: path checks that name the fix, and
 skip-and-count of bad images."""
+import os.path as osp
 from typing import List, Tuple
 
 from mmengine.logging import MMLogger
@@ -30,6 +31,26 @@ class CheckedDatasetMixin:
     @classmethod
     def check_paths(cls, **dataset_cfg):
         datapaths.check_paths(cls.__name__, cls.PREPARE_HINT, cls.required_paths(**dataset_cfg))
+
+    def drop_missing_images(self, data_list: List[dict], source: str) -> List[dict]:
+        """The samples of ``data_list`` whose ``img_path`` exists. An absent image raises
+        :class:`BadImageError` naming ``source`` (the annotation file), or with
+        ``skip_bad_images`` its samples are dropped, counted in ``num_missing_images``
+        and reported in one warning."""
+        exists = {}
+        for sample in data_list:
+            path = sample['img_path']
+            if path not in exists:
+                exists[path] = osp.isfile(path)
+                if not exists[path] and not self.skip_bad_images:
+                    raise BadImageError(path, f'image referenced by {source} not found')
+        missing = [p for p, ok in exists.items() if not ok]
+        self.num_missing_images = len(missing)
+        if missing:
+            MMLogger.get_current_instance().warning(
+                f'{source}: skipped {len(missing)} referenced but absent image(s), '
+                f'e.g. {missing[0]}')
+        return [s for s in data_list if exists[s['img_path']]]
 
     @property
     def _bad_indices(self) -> set:

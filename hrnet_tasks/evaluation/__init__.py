@@ -1,5 +1,7 @@
 from .coco_keypoint_metric import CocoKeypointMetric
+from .face_metric import NMEMetric
 from .iou_metric import IoUMetric, intersect_and_union, summarize
 from .task_metric import TaskMetric
 
-__all__ = ['CocoKeypointMetric', 'IoUMetric', 'TaskMetric', 'intersect_and_union', 'summarize']
+__all__ = ['CocoKeypointMetric', 'NMEMetric', 'IoUMetric', 'TaskMetric', 'intersect_and_union',
+           'summarize']
