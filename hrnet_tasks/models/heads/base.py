@@ -12,6 +12,7 @@ import inspect
 from typing import List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmengine.structures import BaseDataElement
@@ -28,14 +29,48 @@ def resize(x: torch.Tensor, size, align_corners: bool = False) -> torch.Tensor:
     return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=align_corners)
 
 
+# the data-sample field holding the training labels of a head, by the output it consumes
+LABEL_FIELDS = {'highest': 'gt_heatmaps', 'concat': 'gt_sem_seg', 'all': 'gt_label'}
+
+
 class BaseHead(BaseModule):
     """Base of every task head: the test-time views and the inputs that produce them.
 
     Subclasses set ``backbone_output`` and implement ``forward``, ``loss`` and
     ``predict``; ``test_views`` defaults to the input as it is.
+
+    Attributes every head has:
+
+    * ``metainfo`` (dict or None): the dataset metainfo the head was given (keypoint
+      names, flip pairs, ...); None when it needs or has none. Models and the inference
+      API read it; a model loaded from a checkpoint falls back to the checkpoint's
+      ``dataset_meta``.
+    * ``label_field`` (str): the data-sample field holding the head's training labels
+      (``MultiTaskModel`` trains the heads whose field a batch carries); by default
+      ``gt_heatmaps`` / ``gt_sem_seg`` / ``gt_label`` for ``'highest'`` / ``'concat'`` /
+      ``'all'`` heads, a head whose labels differ sets its own.
+    * ``pred_prefix`` (str): prepended to the names of the prediction fields the head
+      writes (``''``; e.g. ``'body_'`` gives ``body_pred_keypoints``), so two heads of one
+      kind in a ``MultiTaskModel`` keep their predictions apart; metrics take the same
+      ``pred_prefix``.
     """
 
     backbone_output = 'all'
+    metainfo: Optional[dict] = None
+    pred_prefix = ''
+
+    @property
+    def label_field(self) -> str:
+        return LABEL_FIELDS[self.backbone_output]
+
+    def pred_field(self, name: str) -> str:
+        """The data-sample field of prediction ``name`` (with :attr:`pred_prefix`)."""
+        return f'{self.pred_prefix}{name}'
+
+    def check_dataset_meta(self, meta: Optional[dict], source: str = 'the dataset'):
+        """Raise a one-line error when the dataset ``meta`` does not fit the head (e.g. a
+        keypoint count other than the head's); called before training and testing. The
+        base head accepts every dataset."""
 
     def forward(self, feats):
         raise NotImplementedError
@@ -66,6 +101,19 @@ class BaseHead(BaseModule):
         return out
 
 
+def normal_init_convs(module: nn.Module, std: float = 0.001):
+    """The official pose-head init: every conv / deconv weight N(0, ``std``), conv biases 0,
+    norm layers weight 1 and bias 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, std=std)
+            if m.bias is not None:
+                nn.init.constant_(m.bias, 0)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.SyncBatchNorm)):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+
+
 def with_batch_meta(inputs: torch.Tensor, data_samples) -> list:
     """``data_samples`` (made when ``None``) with ``batch_input_shape`` set: the size of the
     padded batch, which :meth:`BaseHead.predict` maps its outputs back to."""
@@ -83,23 +131,26 @@ def _accepts(cls, name: str) -> bool:
                for klass in inspect.getmro(cls) if '__init__' in klass.__dict__)
 
 
-def head_channels(head_cls, backbone):
+def head_channels(head_cls, backbone, backbone_output: Optional[str] = None):
     """``in_channels`` for a head of class ``head_cls`` on ``backbone``: an int for
-    ``'highest'``/``'concat'``, the list of four branch widths for ``'all'``."""
-    channels = backbone.output_channels(head_cls.backbone_output)
-    return list(channels) if head_cls.backbone_output == 'all' else channels[0]
+    ``'highest'``/``'concat'``, the list of four branch widths for ``'all'``.
+    ``backbone_output`` overrides the class's for heads that take it as an argument."""
+    kind = backbone_output or head_cls.backbone_output
+    channels = backbone.output_channels(kind)
+    return list(channels) if kind == 'all' else channels[0]
 
 
 def build_head(cfg: dict, backbone, **overrides) -> BaseHead:
     """Build a head config on ``backbone``: a missing (``None``) ``in_channels`` becomes the
-    width of the output the head declares, a missing ``norm_cfg`` the backbone's; then
+    width of the output the head declares (its class's, or the config's
+    ``backbone_output`` for heads that take one), a missing ``norm_cfg`` the backbone's; then
     ``overrides`` (e.g. the model's ``align_corners``) are set."""
     cfg = dict(cfg)
     head_cls = MODELS.get(cfg['type']) if isinstance(cfg['type'], str) else cfg['type']
     if head_cls is None:
         raise KeyError(f'head type {cfg["type"]!r} is not registered')
     if cfg.get('in_channels') is None:
-        cfg['in_channels'] = head_channels(head_cls, backbone)
+        cfg['in_channels'] = head_channels(head_cls, backbone, cfg.get('backbone_output'))
     if cfg.get('norm_cfg') is None and _accepts(head_cls, 'norm_cfg'):
         cfg['norm_cfg'] = dict(backbone.norm_cfg)
     cfg.update(overrides)

@@ -13,8 +13,10 @@ from mmcv.cnn import build_norm_layer
 from mmpretrain.models.backbones.resnet import BasicBlock
 
 from hrnet_tasks.codecs.associative_embedding import back_project
-from hrnet_tasks.datasets.coco_keypoints import COCO_METAINFO, parse_pose_metainfo
-from hrnet_tasks.models.heads.base import BaseHead, View, resize
+from hrnet_tasks.datasets.coco_keypoints import parse_pose_metainfo
+from hrnet_tasks.models.heads.base import BaseHead, View, normal_init_convs, resize
+from hrnet_tasks.models.heads.pose_meta import (check_keypoint_count, flip_indices_of,
+                                                 known_pose_metainfo)
 from hrnet_tasks.registry import MODELS, TASK_UTILS
 
 _DECONV_PAD = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
@@ -40,6 +42,7 @@ class HigherHRNetHead(BaseHead):
         metainfo (dict, optional): pose metainfo (keypoint names, flip pairs, grouping
             order); per-sample ``flip_indices`` take precedence. Without it, K = 17
             means COCO: its flip pairs and its grouping order.
+        pred_prefix (str): prefix of the prediction field names (see ``BaseHead``).
     """
 
     backbone_output = 'highest'
@@ -60,8 +63,10 @@ class HigherHRNetHead(BaseHead):
                  heatmap_weights: Sequence[float] = (1.0, 1.0),
                  codec: Optional[dict] = None,
                  metainfo: Optional[dict] = None,
+                 pred_prefix: str = '',
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.pred_prefix = pred_prefix
         if in_channels is None:
             raise ValueError('HigherHRNetHead needs in_channels (the backbone width C); '
                              'BottomUpPoseEstimator fills it from the backbone')
@@ -101,27 +106,18 @@ class HigherHRNetHead(BaseHead):
             codec['joint_order'] = list(known['group_order'])
         self.codec = TASK_UTILS.build(codec)
 
+    def check_dataset_meta(self, meta: Optional[dict], source: str = 'the dataset'):
+        check_keypoint_count(self.num_keypoints, meta, source, 'model.head.num_keypoints')
+
     def _known_metainfo(self) -> Optional[dict]:
         """The head's metainfo; COCO's when none is given and K is COCO's (17), else None."""
-        if self.metainfo is not None:
-            return self.metainfo
-        if self.num_keypoints == len(COCO_METAINFO['keypoint_names']):
-            return parse_pose_metainfo(COCO_METAINFO)
-        return None
+        return known_pose_metainfo(self.metainfo, self.num_keypoints)
 
     def init_weights(self):
         """Official init: every conv / deconv N(0, 0.001), biases 0, norms (1, 0)."""
         super().init_weights()
-        if self.init_cfg is not None:
-            return
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, std=0.001)
-                if m.bias is not None:
-                    nn.init.constant_(m.bias, 0)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.SyncBatchNorm)):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        if self.init_cfg is None:
+            normal_init_convs(self, std=0.001)
 
     def forward(self, feats: Tuple[torch.Tensor, ...]) -> List[torch.Tensor]:
         x = feats[0] if isinstance(feats, (tuple, list)) else feats
@@ -167,15 +163,7 @@ class HigherHRNetHead(BaseHead):
     def flip_indices(self, data_samples=None) -> List[int]:
         """Keypoint permutation of a horizontal flip: per sample, else the metainfo,
         else COCO's for K = 17."""
-        if data_samples:
-            found = data_samples[0].metainfo.get('flip_indices')
-            if found is not None:
-                return list(found)
-        known = self._known_metainfo()
-        if known is not None:
-            return list(known['flip_indices'])
-        raise ValueError(
-            'flip test needs flip_indices: pass the head a metainfo or pack them per sample')
+        return flip_indices_of(data_samples, self.metainfo, self.num_keypoints)
 
     def _one_view(self, feats) -> Tuple[torch.Tensor, torch.Tensor]:
         """One view: the 1/4 output resized to 1/2, heatmaps averaged over resolutions."""
@@ -221,7 +209,7 @@ class HigherHRNetHead(BaseHead):
                 xy = back_project(kpts[..., :2], meta['warp_center'], meta['input_size'],
                                   meta['warp_scale'])
                 kpts = np.concatenate([xy, kpts[..., 2:]], axis=-1).astype(np.float32)
-            d.set_field(kpts[..., :2].astype(np.float32), 'pred_keypoints')
-            d.set_field(kpts[..., 2].astype(np.float32), 'pred_keypoint_scores')
-            d.set_field(scores.astype(np.float32), 'pred_scores')
+            d.set_field(kpts[..., :2].astype(np.float32), self.pred_field('pred_keypoints'))
+            d.set_field(kpts[..., 2].astype(np.float32), self.pred_field('pred_keypoint_scores'))
+            d.set_field(scores.astype(np.float32), self.pred_field('pred_scores'))
         return data_samples

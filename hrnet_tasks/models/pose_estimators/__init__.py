@@ -1,3 +1,6 @@
-from .bottomup import BottomUpPoseEstimator, PoseDataPreprocessor
+from .base import BasePoseEstimator, PoseDataPreprocessor
+from .bottomup import BottomUpPoseEstimator
+from .topdown import TopdownPoseEstimator
 
-__all__ = ['BottomUpPoseEstimator', 'PoseDataPreprocessor']
+__all__ = ['BasePoseEstimator', 'BottomUpPoseEstimator', 'PoseDataPreprocessor',
+           'TopdownPoseEstimator']
