@@ -49,5 +49,10 @@ test_dataloader = val_dataloader
 val_evaluator = [dict(type='CocoKeypointMetric', prefix='pose/coco'),
                  dict(type='IoUMetric', prefix='seg')]
 test_evaluator = val_evaluator
+# The loss balancer's own parameters (loss_balance='uncertainty': its log-variances) in their
+# own optimizer group: 10x the lr, so that they reach their equilibrium (log L_t) within the
+# schedule, and no weight decay, which would pull every weight to 1 (docs/multitask_balancing.md)
+optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={'loss_balancer': dict(lr_mult=10.0, decay_mult=0.0)}))
 default_hooks = dict(logger=dict(interval=50),
                      checkpoint=dict(save_best='pose/coco/AP', rule='greater'))

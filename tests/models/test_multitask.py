@@ -107,7 +107,7 @@ def test_uncertainty_weights_learn(batches, one_thread, seeded):
     model = _model(loss_balance='uncertainty')
     data = _prep(model, batches['train'], True)
     optim = torch.optim.Adam(model.parameters(), lr=0.05)
-    start = {n: float(p.detach()) for n, p in model.log_vars.items()}
+    start = {n: float(p.detach()) for n, p in model.loss_balancer.log_vars.items()}
     for _ in range(3):
         losses = model(**data, mode='loss')
         loss, log = model.parse_losses(losses)
@@ -115,10 +115,10 @@ def test_uncertainty_weights_learn(batches, one_thread, seeded):
         loss.backward()
         optim.step()
     assert {'pose/weight', 'seg/weight'} <= set(log)  # the learned weights are logged
-    moved = {n: float(p.detach()) - start[n] for n, p in model.log_vars.items()}
+    moved = {n: float(p.detach()) - start[n] for n, p in model.loss_balancer.log_vars.items()}
     assert all(abs(v) > 1e-3 for v in moved.values()), moved
-    assert log['seg/weight'] == pytest.approx(float(torch.exp(-model.log_vars['seg'].detach())),
-                                             rel=0.2)
+    log_var = model.loss_balancer.log_vars['seg'].detach()
+    assert log['seg/weight'] == pytest.approx(float(torch.exp(-log_var)), rel=0.2)
 
 
 def test_unknown_head_in_loss_weights_lists_the_heads():

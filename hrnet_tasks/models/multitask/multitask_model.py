@@ -6,20 +6,17 @@ The backbone is built with ``out_mode='all'``; each head gets the output it decl
 test view at test time) whatever the heads.
 """
 import copy
-import math
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel, ModuleDict
 from mmengine.structures import BaseDataElement
 
 from hrnet_tasks.errors import ConfigError
 from hrnet_tasks.models.heads.base import build_head, with_batch_meta
+from hrnet_tasks.models.multitask.loss_balance import build_loss_balancer
 from hrnet_tasks.registry import MODELS
-
-LOSS_BALANCES = ('fixed', 'uncertainty')
 
 
 def label_field(head) -> str:
@@ -44,12 +41,17 @@ class MultiTaskModel(BaseModel):
         heads (dict): head name -> head config, e.g. ``dict(pose=dict(type=
             'HigherHRNetHead', ...), seg=dict(type='FCNHead', ...))``. Missing
             ``in_channels`` / ``norm_cfg`` come from the backbone.
-        loss_weights (dict, optional): head name -> weight of its loss (default 1;
-            ignored by ``'uncertainty'`` balancing except as the starting weight).
-        loss_balance (str): ``'fixed'`` (weighted sum) or ``'uncertainty'``:
-            homoscedastic uncertainty weighting (Kendall, Gal and Cipolla, CVPR 2018),
-            ``sum_t exp(-s_t) * L_t + s_t`` with one learned ``s_t = log sigma_t^2`` per
-            head; ``<head>/weight`` (``exp(-s_t)``) is logged.
+        loss_weights (dict, optional): head name -> weight of its loss (default 1; with
+            an adaptive ``loss_balance`` a constant factor on its weight, for
+            ``'uncertainty'`` the starting weight).
+        loss_balance (str | dict): how the heads' losses are weighed: ``'fixed'``
+            (``loss_weights``), ``'uncertainty'``, ``'loss_norm'``, ``'dwa'`` or
+            ``'famo'``, or ``dict(type=NAME, **options)``; see ``loss_balance.py``. The
+            adaptive methods log ``<head>/weight``, the effective weight of each head.
+        grad_conflict_interval (int): every N training iterations (0: never) log each head's
+            gradient norm on the shared backbone and the cosines between them
+            (``conflict/...``; one extra forward and one backward per head on those
+            iterations, by ``LossBalanceHook``).
         test_cfg (dict, optional): head name -> that head's ``test_cfg``.
         data_preprocessor (dict): default ``MultiTaskDataPreprocessor``.
 
@@ -64,7 +66,8 @@ class MultiTaskModel(BaseModel):
     """
 
     def __init__(self, backbone: dict, heads: Dict[str, dict],
-                 loss_weights: Optional[Dict[str, float]] = None, loss_balance: str = 'fixed',
+                 loss_weights: Optional[Dict[str, float]] = None,
+                 loss_balance: Union[str, dict] = 'fixed', grad_conflict_interval: int = 0,
                  test_cfg: Optional[Dict[str, dict]] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor
@@ -77,20 +80,16 @@ class MultiTaskModel(BaseModel):
             if unknown:
                 raise ConfigError(f'model.{what} names {unknown}, which are not heads; the '
                                   f'heads are {names}')
-        if loss_balance not in LOSS_BALANCES:
-            raise ConfigError(f'model.loss_balance must be one of {list(LOSS_BALANCES)}, got '
-                              f'{loss_balance!r}')
         self.backbone = MODELS.build(dict(copy.deepcopy(backbone), out_mode='all'))
         # mmengine's ModuleDict: init_weights reaches the heads (each has its own init)
         self.heads = ModuleDict(
             {name: build_head(copy.deepcopy(cfg), self.backbone) for name, cfg in heads.items()})
         self.loss_weights = {n: float((loss_weights or {}).get(n, 1.0)) for n in names}
-        self.loss_balance = loss_balance
-        if loss_balance == 'uncertainty':
-            # s_t = log sigma_t^2, started where exp(-s_t) equals the configured weight
-            self.log_vars = nn.ParameterDict({
-                n: nn.Parameter(torch.tensor(-math.log(self.loss_weights[n])))
-                for n in names})
+        self.loss_balancer = build_loss_balancer(loss_balance, names, self.loss_weights)
+        if int(grad_conflict_interval) < 0:
+            raise ConfigError(f'model.grad_conflict_interval must be >= 0 (0: off), got '
+                              f'{grad_conflict_interval}')
+        self.grad_conflict_interval = int(grad_conflict_interval)
         self.test_cfg = {n: dict((test_cfg or {}).get(n) or {}) for n in names}
 
     # ------------------------------------------------------------------ helpers
@@ -135,22 +134,15 @@ class MultiTaskModel(BaseModel):
         raise RuntimeError(f'Invalid mode "{mode}"; use "tensor", "loss" or "predict"')
 
     def loss(self, inputs: torch.Tensor, data_samples) -> Dict[str, torch.Tensor]:
+        return self.loss_balancer.combine(self.head_losses(inputs, data_samples))
+
+    def head_losses(self, inputs: torch.Tensor,
+                    data_samples) -> Dict[str, Dict[str, torch.Tensor]]:
+        """Each active head's own (unweighted) loss terms, from one backbone pass."""
         names = self.active_heads(data_samples, training=True)
         feats_all = self.backbone(inputs)
-        losses = {}
-        for name in names:
-            raw = self.heads[name].loss(self.head_feats(feats_all, name), data_samples)
-            if self.loss_balance == 'uncertainty':
-                log_var = self.log_vars[name]
-                weight = torch.exp(-log_var)
-                losses[f'{name}/loss_log_var'] = log_var  # the regulariser s_t
-                losses[f'{name}/weight'] = weight.detach()
-            else:
-                weight = self.loss_weights[name]
-            for key, value in raw.items():
-                # mmengine sums the keys containing 'loss': weight those, log the rest
-                losses[f'{name}/{key}'] = value * weight if 'loss' in key else value
-        return losses
+        return {name: self.heads[name].loss(self.head_feats(feats_all, name), data_samples)
+                for name in names}
 
     def predict(self, inputs: torch.Tensor, data_samples=None):
         data_samples = with_batch_meta(inputs, data_samples)
