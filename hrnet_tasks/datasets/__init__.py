@@ -5,10 +5,11 @@ from .segmentation import ADE20KDataset, CityscapesDataset, SegDataset
 from .transforms import *  # noqa: F401,F403
 from .coco_person_seg import CocoPoseSegDataset
 from .multitask import MixedTaskBatchSampler, MultiTaskDataset
+from .topdown_coco import TopdownCocoDataset
 from .face import AFLWDataset, COFWDataset, Face300WDataset, FaceLandmarkDataset, WFLWDataset
 
 __all__ = ['COCO_METAINFO', 'CheckedDatasetMixin', 'CocoKeypointDataset', 'CocoPoseSegDataset',
            'DataPathError', 'ImageNetDataset', 'parse_pose_metainfo',
            'MixedTaskBatchSampler', 'MultiTaskDataset', 'ADE20KDataset', 'CityscapesDataset',
            'SegDataset', 'AFLWDataset', 'COFWDataset', 'Face300WDataset', 'FaceLandmarkDataset',
-           'WFLWDataset']
+           'WFLWDataset', 'TopdownCocoDataset']

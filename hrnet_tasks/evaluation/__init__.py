@@ -1,7 +1,9 @@
 from .coco_keypoint_metric import CocoKeypointMetric
 from .face_metric import NMEMetric
 from .iou_metric import IoUMetric, intersect_and_union, summarize
+from .keypoint_accuracy import PCKAccuracy
 from .task_metric import TaskMetric
+from .topdown_coco_metric import TopdownCocoMetric
 
 __all__ = ['CocoKeypointMetric', 'NMEMetric', 'IoUMetric', 'TaskMetric', 'intersect_and_union',
-           'summarize']
+           'summarize', 'PCKAccuracy', 'TopdownCocoMetric']

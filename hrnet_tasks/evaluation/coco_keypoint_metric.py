@@ -45,6 +45,12 @@ class CocoKeypointMetric(BaseMetric):
             (``dataset_meta['ann_file']``).
         outfile_prefix (str, optional): write ``<prefix>.keypoints.json`` (COCO results format).
         format_only (bool): only dump the results (e.g. test-dev), no evaluation.
+        pred_prefix (str): read the fields ``<pred_prefix>pred_keypoints`` etc., those of
+            a head with that ``pred_prefix`` (two pose heads in one model).
+
+    Subclasses change what one result is (:meth:`process`) and how results become the
+    people of each image (:meth:`image_results`) and which images are scored
+    (:meth:`eval_image_ids`); the COCO evaluation is this class's.
     """
 
     default_prefix = 'coco'
@@ -53,35 +59,52 @@ class CocoKeypointMetric(BaseMetric):
                  ann_file: Optional[str] = None,
                  outfile_prefix: Optional[str] = None,
                  format_only: bool = False,
+                 pred_prefix: str = '',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.pred_prefix = pred_prefix
         self.ann_file = ann_file
         self.outfile_prefix = outfile_prefix
         self.format_only = format_only
         if format_only and not outfile_prefix:
             raise ValueError('format_only=True needs outfile_prefix to write the results')
 
+    def predictions(self, sample: dict):
+        """(keypoints, keypoint scores, scores) of a sample, read with ``pred_prefix``."""
+        p = self.pred_prefix
+        return (np.asarray(sample[f'{p}pred_keypoints'], np.float32),
+                np.asarray(sample[f'{p}pred_keypoint_scores'], np.float32),
+                np.asarray(sample[f'{p}pred_scores'], np.float32).reshape(-1))
+
     def process(self, data_batch, data_samples: Sequence[dict]):
         for sample in data_samples:
-            kpts = np.asarray(sample['pred_keypoints'], np.float32)
-            scores = np.asarray(sample['pred_scores'], np.float32).reshape(-1)
+            kpts, kscores, scores = self.predictions(sample)
             num = len(scores)
             k = kpts.size // (2 * num) if num else 0
             self.results.append(
                 dict(img_id=int(sample['img_id']),
                      keypoints=kpts.reshape(num, k, 2),
-                     keypoint_scores=np.asarray(sample['pred_keypoint_scores'],
-                                                np.float32).reshape(num, k),
+                     keypoint_scores=kscores.reshape(num, k),
                      scores=scores))
+
+    def image_results(self, results: list) -> dict:
+        """img_id -> that image's people (``keypoints`` (P, K, 2), ``keypoint_scores``,
+        ``scores``): one result per image, duplicates (padded copies) dropped."""
+        by_id = {}
+        for res in results:
+            by_id.setdefault(res['img_id'], res)
+        return by_id
+
+    def eval_image_ids(self, gt, by_id: dict) -> list:
+        """The images COCOeval scores: those with a result (each image gives one)."""
+        return sorted(by_id)
 
     def compute_metrics(self, results: list) -> dict:
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
         logger = MMLogger.get_current_instance()
-        by_id = {}
-        for res in results:
-            by_id.setdefault(res['img_id'], res)
+        by_id = self.image_results(results)
         results = [by_id[k] for k in sorted(by_id)]
         meta = self.dataset_meta or {}
         ann_file = self.ann_file or meta.get('ann_file')
@@ -100,15 +123,16 @@ class CocoKeypointMetric(BaseMetric):
         if gt is None:
             raise ValueError('CocoKeypointMetric needs ann_file (or a dataset that provides it)')
         names = [f'{n}' for n in STAT_NAMES]
+        img_ids = self.eval_image_ids(gt, by_id)
         if not dets:
-            logger.warning(f'COCO keypoint evaluation on {len(by_id)} images: no person '
+            logger.warning(f'COCO keypoint evaluation on {len(img_ids)} images: no person '
                            'detected on any of them, AP = 0')
             return {n: 0.0 for n in names}
         with contextlib.redirect_stdout(io.StringIO()):
             dt = gt.loadRes(dets)
         coco_eval = COCOeval(gt, dt, 'keypoints')
         coco_eval.params.useSegm = None
-        coco_eval.params.imgIds = sorted(by_id)
+        coco_eval.params.imgIds = img_ids
         if meta.get('sigmas') is not None:
             coco_eval.params.kpt_oks_sigmas = np.asarray(meta['sigmas'], np.float64)
         buf = io.StringIO()
@@ -116,5 +140,5 @@ class CocoKeypointMetric(BaseMetric):
             coco_eval.evaluate()
             coco_eval.accumulate()
             coco_eval.summarize()
-        logger.info(f'COCO keypoint evaluation on {len(by_id)} images:\n{buf.getvalue()}')
+        logger.info(f'COCO keypoint evaluation on {len(img_ids)} images:\n{buf.getvalue()}')
         return {n: float(v) for n, v in zip(names, coco_eval.stats)}
