@@ -25,7 +25,8 @@ sys.path.insert(0, ROOT)  # run from a checkout
 warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
 
 SOURCES = ('official', 'timm', 'mmpretrain')
-TASK_NAMES = ('cls', 'pose', 'seg')  # hrnet_tasks.models.converters.TASKS, without importing it
+# hrnet_tasks.models.converters.TASKS, without importing it
+TASK_NAMES = ('cls', 'pose', 'seg', 'face')
 
 
 def _one_line(text: str, limit: int = 400) -> str:
