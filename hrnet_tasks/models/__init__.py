@@ -6,3 +6,5 @@ from .pose_estimators import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403
 from .fuse import optimize_for_inference  # noqa: F401
 from .multitask import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
+from .detectors import *  # noqa: F401,F403

@@ -1,0 +1,3 @@
+from .detector import DetDataPreprocessor, Detector
+
+__all__ = ['DetDataPreprocessor', 'Detector']
