@@ -53,6 +53,33 @@ def damaged_checkpoint(path: str) -> Optional[str]:
     return f'cannot load checkpoint {path}: {problem}' if problem else None
 
 
+# how torch.load(weights_only=True) names a global it will not rebuild (torch 2.6+)
+_REFUSED_GLOBAL = re.compile(r'(?:Unsupported global: GLOBAL|unsupported GLOBAL) (\S+?)(?:\s|$)')
+
+
+def refused_global_problem(name: str) -> str:
+    return (f'it pickles {name}, which torch.load(weights_only=True) refuses, so the file was '
+            'not loaded and nothing in it ran; if you trust it, re-save its state dict '
+            '(tensors only)')
+
+
+def unloadable_checkpoint(path: str, exc: BaseException) -> Optional[str]:
+    """The one line for a checkpoint that ``torch.load(weights_only=True)`` raised ``exc``
+    on: the global the file pickles and torch refused (a file that would run code, e.g. a
+    ``__reduce__`` calling ``os.system``), the damage of a damaged file, or None when
+    neither explains ``exc``."""
+    refused = _REFUSED_GLOBAL.search(str(exc))
+    if refused:
+        return f'cannot load checkpoint {path}: {refused_global_problem(refused.group(1))}'
+    if type(exc).__name__ == 'UnpicklingError':  # another weights_only refusal
+        reason = [line for line in str(exc).splitlines() if line.strip()]
+        reason = next((line for line in reason[1:] if not line.startswith('Check the doc')),
+                      reason[0] if reason else type(exc).__name__)
+        return (f'cannot load checkpoint {path}: torch.load(weights_only=True) refused it '
+                f'({reason.strip()[:200]}), so it was not loaded and nothing in it ran')
+    return damaged_checkpoint(path)
+
+
 def _safetensors_problem(path: str, size: int) -> Optional[str]:
     import json
     with open(path, 'rb') as f:
@@ -77,10 +104,9 @@ def _legacy_problem(path: str, size: int) -> Optional[str]:
     try:
         torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file
-        refused = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc))
+        refused = _REFUSED_GLOBAL.search(str(exc))
         if refused:
-            return (f'it pickles {refused.group(1)}, which torch.load(weights_only=True) '
-                    'refuses; re-save its state dict (tensors only) in a trusted environment')
+            return refused_global_problem(refused.group(1))
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
         return (f'not a PyTorch checkpoint, or a truncated/corrupt one ({size} bytes; '
                 f'{type(exc).__name__}: {first_line[:120]})')

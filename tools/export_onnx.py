@@ -120,7 +120,11 @@ def main(argv=None):
     start = time.perf_counter()
     print('[1/3] building the model and loading the checkpoint', flush=True)
     from hrnet_tasks.apis import init_model
-    model = init_model(args.config, args.checkpoint)
+    from hrnet_tasks.errors import CheckpointError, ConfigError
+    try:
+        model = init_model(args.config, args.checkpoint)
+    except (ConfigError, CheckpointError) as err:  # e.g. a file that would run code
+        sys.exit(f'error: {err}')
     size = tuple(args.input_size) if args.input_size else default_input_size(model.cfg)
     print(f'[2/3] exporting at {size[0]}x{size[1]} ({time.perf_counter() - start:.1f} s)',
           flush=True)

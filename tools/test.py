@@ -36,6 +36,8 @@ def main(argv=None):
         from hrnet_tasks.utils import register_all_modules
         register_all_modules()
         from hrnet_tasks.engine.launch import check_class_arguments, check_registered_data
+        from hrnet_tasks.engine.registered_types import check_registered_types
+        check_registered_types(cfg)
         check_class_arguments(class_options)
         check_registered_data(other_datasets)
     except (ConfigError, DataPathError, CheckpointError) as err:

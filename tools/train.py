@@ -49,6 +49,8 @@ def main(argv=None):
         register_all_modules()
         from hrnet_tasks.engine import Runner
         from hrnet_tasks.engine.launch import check_class_arguments, check_registered_data
+        from hrnet_tasks.engine.registered_types import check_registered_types
+        check_registered_types(cfg)
         check_class_arguments(class_options)
         check_registered_data(other_datasets)
         runner = Runner.from_cfg(cfg)
@@ -56,9 +58,12 @@ def main(argv=None):
         sys.exit(f'error: {err}')
 
     from hrnet_tasks.engine.launch import exit_failed_rank, shutdown_distributed
+    from hrnet_tasks.engine.nan_guard import NonFiniteLoss
     try:
         runner.train()
     except (ConfigError, CheckpointError) as err:  # e.g. --load-from a checkpoint of another arch
+        sys.exit(f'error: {err}')
+    except NonFiniteLoss as err:  # every rank stops at the same iteration
         sys.exit(f'error: {err}')
     except Exception as exc:
         if cfg.launcher != 'none':

@@ -1,7 +1,9 @@
 from .arch_check import HRNetArchCheckHook, check_hrnet_archs
+from .best_checkpoint import CheckpointHook
 from .checkpoint import allow_checkpoint_types, atomic_save, load_checkpoint_file
 from .compile import CompileEvalHook
 from .hooks import ExactResumeHook, RankConsistencyHook
+from .nan_guard import NonFiniteLoss, NonFiniteLossHook, OptimWrapper
 from .optim_wrapper import AmpOptimWrapper
 from .runner import Runner
 
@@ -9,6 +11,7 @@ from .runner import Runner
 # the weights_only default; allow-list the types its checkpoints contain.
 allow_checkpoint_types()
 
-__all__ = ['AmpOptimWrapper', 'CompileEvalHook', 'ExactResumeHook', 'HRNetArchCheckHook',
+__all__ = ['AmpOptimWrapper', 'CheckpointHook', 'CompileEvalHook', 'ExactResumeHook',
+           'HRNetArchCheckHook', 'NonFiniteLoss', 'NonFiniteLossHook', 'OptimWrapper',
            'RankConsistencyHook', 'Runner', 'allow_checkpoint_types', 'atomic_save',
            'check_hrnet_archs', 'load_checkpoint_file']

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
-from hrnet_tasks.checkpoint_files import damaged_checkpoint
+from hrnet_tasks.checkpoint_files import unloadable_checkpoint
 from hrnet_tasks.errors import CheckpointError
 from hrnet_tasks.safe_globals import allow_checkpoint_types
 
@@ -34,9 +34,11 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        damaged = damaged_checkpoint(path)
-        if damaged:  # empty, truncated, corrupt or not a checkpoint at all
-            raise CheckpointError(damaged) from None
+        # a refused global (a file that would run code), or empty, truncated, corrupt or
+        # not a checkpoint at all: one line
+        problem = unloadable_checkpoint(path, exc)
+        if problem:
+            raise CheckpointError(problem) from None
         raise RuntimeError(
             f'could not load {path} with weights_only=True ({exc}). Only tensors, plain '
             'containers and the allow-listed mmengine types are accepted; convert foreign '

@@ -4,7 +4,8 @@ mmengine's ``AmpOptimWrapper`` asserts a GPU. Ours is registered under the same
 name in the project scope, so ``--amp`` (and ``optim_wrapper.type='AmpOptimWrapper'``)
 works everywhere: on CUDA it is mmengine's wrapper (fp16 + dynamic loss scaling,
 or the requested ``dtype``); on CPU it autocasts to bfloat16, which has fp32's
-exponent range and so needs no loss scaling.
+exponent range and so needs no loss scaling. A non-finite loss skips the update in bf16
+(``NonFiniteLossGuard``); in fp16 the GradScaler skips it.
 """
 from contextlib import contextmanager
 
@@ -12,11 +13,13 @@ import torch
 from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
 from mmengine.optim import OptimWrapper
 
+from hrnet_tasks.engine.nan_guard import NonFiniteLossGuard
 from hrnet_tasks.registry import OPTIM_WRAPPERS
 
 
 @OPTIM_WRAPPERS.register_module()
-class AmpOptimWrapper(MMEngineAmpOptimWrapper):
+class AmpOptimWrapper(NonFiniteLossGuard, MMEngineAmpOptimWrapper):
+    """See the module doc and hrnet_tasks/engine/nan_guard.py."""
 
     def __init__(self, loss_scale='dynamic', dtype=None, use_fsdp: bool = False, **kwargs):
         self.on_cpu = not torch.cuda.is_available()

@@ -10,8 +10,9 @@ import torch.distributed as torch_dist
 from mmengine.dist import is_distributed, master_only
 from mmengine.runner import Runner as MMEngineRunner
 
-from hrnet_tasks.checkpoint_files import damaged_checkpoint
+from hrnet_tasks.checkpoint_files import unloadable_checkpoint
 from hrnet_tasks.engine.arch_check import HRNetArchCheckHook
+from hrnet_tasks.engine.nan_guard import NonFiniteLossHook
 from hrnet_tasks.engine.schedule import follow_config_schedule, schedule_bounds
 from hrnet_tasks.errors import CheckpointError, ConfigError
 from hrnet_tasks.registry import RUNNERS
@@ -41,8 +42,9 @@ def init_cpu_process_group(launcher: str, timeout: Optional[float] = None):
 
 @RUNNERS.register_module()
 class Runner(MMEngineRunner):
-    """mmengine's Runner plus: gloo on CPU, atomic checkpoint writes, and a
-    readable error when a checkpoint holds another HRNet arch than the model."""
+    """mmengine's Runner plus: gloo on CPU, atomic checkpoint writes, a readable error
+    when a checkpoint holds another HRNet arch than the model, and a stop when the loss
+    stays non-finite (``NonFiniteLossHook``)."""
 
     def setup_env(self, env_cfg: dict) -> None:
         if self.distributed and not is_distributed() and not torch.cuda.is_available():
@@ -72,6 +74,8 @@ class Runner(MMEngineRunner):
         super().register_hooks(default_hooks, custom_hooks)
         if not any(isinstance(hook, HRNetArchCheckHook) for hook in self.hooks):
             self.register_hook(HRNetArchCheckHook())
+        if not any(isinstance(hook, NonFiniteLossHook) for hook in self.hooks):
+            self.register_hook(NonFiniteLossHook())  # stops a run whose loss stays NaN
 
     def load_checkpoint(self, filename: str, *args, **kwargs):
         # named by HRNetArchCheckHook, which mmengine calls with the checkpoint only
@@ -81,10 +85,11 @@ class Runner(MMEngineRunner):
         except ConfigError:  # a whole file that does not fit the model (HRNetArchCheckHook)
             raise
         except Exception as exc:
-            # a damaged file: one line naming it and the damage, not a pickle traceback
-            damaged = damaged_checkpoint(filename)
-            if damaged:
-                raise CheckpointError(damaged) from exc
+            # a damaged file or one that would run code: one line naming it and the damage or
+            # the global torch refused, not a pickle traceback
+            problem = unloadable_checkpoint(filename, exc)
+            if problem:
+                raise CheckpointError(problem) from exc
             raise
 
     def resume(self, filename: str, *args, **kwargs):

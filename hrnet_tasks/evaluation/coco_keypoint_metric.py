@@ -54,6 +54,7 @@ class CocoKeypointMetric(BaseMetric):
     """
 
     default_prefix = 'coco'
+    best_rule = 'greater'  # every AP / AR (save_best, hrnet_tasks.engine.CheckpointHook)
 
     def __init__(self,
                  ann_file: Optional[str] = None,

@@ -77,6 +77,7 @@ class IoUMetric(BaseMetric):
         per_class (bool): also return ``IoU.<class>`` keys.
     """
     default_prefix = ''
+    best_rule = 'greater'  # IoU and Acc (save_best, hrnet_tasks.engine.CheckpointHook)
 
     def __init__(self, ignore_index: int = 255, absent: str = 'nan',
                  num_classes: Optional[int] = None, per_class: bool = False,

@@ -32,6 +32,11 @@ class TaskMetric(BaseMetric):
         self.metric = METRICS.build(metric)
 
     @property
+    def best_rule(self) -> Optional[str]:
+        """The wrapped metric's direction, for ``save_best`` (hrnet_tasks.engine.CheckpointHook)."""
+        return getattr(self.metric, 'best_rule', None)
+
+    @property
     def dataset_meta(self) -> Optional[dict]:
         return self._dataset_meta
 

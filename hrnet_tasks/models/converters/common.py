@@ -12,6 +12,7 @@ from typing import Dict, List, Mapping, NamedTuple, Optional
 import torch
 
 from hrnet_tasks.engine.checkpoint import load_checkpoint_file
+from hrnet_tasks.errors import CheckpointError
 from hrnet_tasks.models.backbones.arch import arch_name, infer_hrnet_extra
 
 # Top-level modules of an HRNet backbone (official, timm, mmpretrain, mmpose, mmseg and ours).
@@ -56,15 +57,11 @@ def load_state(path: str) -> Dict[str, torch.Tensor]:
     else:
         try:
             checkpoint = load_checkpoint_file(path)
-        except RuntimeError as exc:
-            found = re.search(r'Unsupported global: GLOBAL (\S+)', str(exc.__cause__ or exc))
-            if found is None:
-                raise ConversionError(f'{path} cannot be read by torch.load(weights_only=True): '
-                                      'not a PyTorch checkpoint, or a corrupt one') from None
-            raise ConversionError(
-                f'{path} is refused by torch.load(weights_only=True): it pickles '
-                f'{found.group(1)}. Re-save its state dict (tensors only) in a trusted '
-                'environment, then convert that') from None
+        except CheckpointError as exc:  # a refused global or a damaged file, in one line
+            raise ConversionError(str(exc)) from None
+        except RuntimeError:
+            raise ConversionError(f'{path} cannot be read by torch.load(weights_only=True): '
+                                  'not a PyTorch checkpoint, or a corrupt one') from None
     try:
         return unwrap_state_dict(checkpoint)
     except ValueError as exc:
