@@ -39,6 +39,9 @@ FACE_HINT = ('Put the official HRNet face csv files (or mmpose\'s COCO-style JSO
              '`python data_prep/make_tiny.py --tasks face`.')
 PREPARE_HINTS.update({name: FACE_HINT for name in ('WFLWDataset', 'Face300WDataset', 'COFWDataset',
                                                    'AFLWDataset')})
+PREPARE_HINTS['CocoDetDataset'] = (
+    'Lay COCO out as data/coco/{annotations/instances_{train,val}2017.json, train2017/, '
+    'val2017/}; for the tiny synthetic set run `python data_prep/make_tiny.py --tasks det`.')
 
 
 def required_paths(data_root: str = '', data_prefix='', ann_file: str = '',

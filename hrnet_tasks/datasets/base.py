@@ -10,6 +10,22 @@ from hrnet_tasks.datapaths import DataPathError  # noqa: F401 (re-exported)
 from hrnet_tasks.datasets.transforms.loading import BadImageError
 
 
+def load_coco(ann_file: str, hint: str):
+    """pycocotools' ``COCO`` of ``ann_file`` (its index printout silenced); a missing file
+    raises ``DataPathError`` with ``hint``, an unreadable one a one-line ``ValueError``."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    if not osp.isfile(ann_file):
+        raise DataPathError(f'annotation file not found: {ann_file!r}. {hint}')
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            return COCO(ann_file)
+        except Exception as exc:  # json and pycocotools raise many types
+            raise ValueError(f'cannot read COCO annotations {ann_file}: {exc}') from exc
+
+
 class CheckedDatasetMixin:
     """Mixed into every task dataset (before the mmengine/mmpretrain base class).
 

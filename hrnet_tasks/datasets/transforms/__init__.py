@@ -1,6 +1,7 @@
 from .albumentations import Albumentations, build_albumentations
 from .bottomup import (BottomupRandomAffine, BottomupRandomFlip, BottomupResize,
                        GenerateBottomupTargets, PackBottomupInputs, valid_mask_from_segmentations)
+from .detection import LoadInstanceMasks, PackDetInputs
 from .loading import BadImageError, LoadImage
 from .segmentation import (BadLabelError, LoadSegAnnotations, PackSegInputs,
                            SegPhotoMetricDistortion, SegRandomCrop)
@@ -12,4 +13,5 @@ __all__ = ['Albumentations', 'BadImageError', 'BadLabelError', 'BottomupRandomAf
            'LoadSegAnnotations', 'PackBottomupInputs', 'PackSegInputs', 'SegPhotoMetricDistortion',
            'SegRandomCrop', 'build_albumentations', 'valid_mask_from_segmentations',
            'GenerateTarget', 'GetBBoxCenterScale', 'PackTopdownInputs', 'RandomBBoxTransform',
-           'RandomHalfBody', 'TopdownAffine', 'TopdownRandomFlip']
+           'RandomHalfBody', 'TopdownAffine', 'TopdownRandomFlip', 'LoadInstanceMasks',
+           'PackDetInputs']
