@@ -129,7 +129,7 @@ def train_stats(work_dir: str) -> dict:
 
 
 def _run(cmd, log_path, env):
-    with open(log_path, 'w') as log:
+    with open(log_path, 'a') as log:
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f'{" ".join(cmd[1:3])} failed (exit {proc.returncode}); see '
@@ -137,14 +137,18 @@ def _run(cmd, log_path, env):
 
 
 def run_one(config: str, run_dir: str, seed: int, amp: bool, options) -> dict:
-    """Train ``config`` with ``--seed seed``, test its last checkpoint; ``run.json``."""
+    """Train ``config`` with ``--seed seed``, test its last checkpoint; ``run.json``. A run
+    stopped half-way resumes from its last checkpoint (exact resume); its CPU time per
+    iteration then covers the iterations after the resume."""
     from hrnet_tasks.checkpoint_files import find_latest_checkpoint
     os.makedirs(run_dir, exist_ok=True)
     train_dir, test_dir = osp.join(run_dir, 'train'), osp.join(run_dir, 'test')
     precision = ['--amp'] if amp else []
     cfg_options = ['--cfg-options', *options] if options else []
+    resumed_at = train_stats(train_dir)['iters'] if find_latest_checkpoint(train_dir) else None
     train_cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config, '--work-dir',
-                 train_dir, '--seed', str(seed), *precision, *cfg_options]
+                 train_dir, '--seed', str(seed), *precision,
+                 *(['--resume'] if resumed_at is not None else []), *cfg_options]
     env = dict(os.environ)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
@@ -159,11 +163,11 @@ def run_one(config: str, run_dir: str, seed: int, amp: bool, options) -> dict:
                 '--work-dir', test_dir, *precision, *cfg_options]
     _run(test_cmd, osp.join(run_dir, 'test.log'), env)
     stats = train_stats(train_dir)
+    trained = stats['iters'] - (resumed_at or 0)
     record = dict(config=config, seed=seed, options=list(options), amp=amp,
                   checkpoint=osp.relpath(checkpoint, run_dir), metrics=_test_metrics(test_dir),
-                  train_wall_s=wall, train_cpu_s=cpu,
-                  cpu_s_per_iter=cpu / stats['iters'] if stats['iters'] else float('nan'),
-                  **stats)
+                  train_wall_s=wall, train_cpu_s=cpu, resumed_at_iter=resumed_at,
+                  cpu_s_per_iter=cpu / trained if trained > 0 else float('nan'), **stats)
     with open(osp.join(run_dir, 'run.json'), 'w') as f:
         json.dump(record, f, indent=1)
     return record
@@ -387,8 +391,9 @@ def main(argv=None):
                         help='passed to every run (single and joint), before an arm\'s own')
     parser.add_argument('--work-root', help='default: work_dirs/multitask_delta/<config name>')
     parser.add_argument('--report-only', action='store_true', help='no runs, only the report')
-    parser.add_argument('--arms-only', action='store_true',
-                        help='run no single-task baseline (another invocation runs them)')
+    parser.add_argument('--only', nargs='+', metavar='RUN',
+                        help='start only these runs (arm names or single_<head>); the others '
+                        'are reported when done (e.g. run by another invocation)')
     args = parser.parse_args(argv)
     if not osp.isfile(args.config):
         sys.exit(f'error: config not found: {args.config}')
@@ -437,7 +442,7 @@ def main(argv=None):
             with open(done) as f:
                 runs[(run_name, seed)] = json.load(f)
             continue
-        if args.report_only or (args.arms_only and run_name.startswith(SINGLE_PREFIX)):
+        if args.report_only or (args.only and run_name not in args.only):
             continue
         print(f'[delta-m] {time.strftime("%H:%M:%S")} {run_name} seed {seed}', flush=True)
         try:

@@ -3,6 +3,7 @@ follows its method's rule, the state resumes exactly, AMP / 2-rank gloo runs agr
 import copy
 import math
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -133,6 +134,32 @@ def test_famo_refuses_one_task_batches_and_gradient_accumulation():
     with pytest.raises(RuntimeError, match=r"every head's loss in every batch; this one trains "
                                            r"\['seg'\]"):
         famo.weights({'seg': torch.tensor(1.0)})
+
+
+def test_hook_stops_famo_on_one_task_batches_before_the_first_iteration():
+    from hrnet_tasks.datasets.multitask import MultiTaskDataset
+    from hrnet_tasks.engine.loss_balance_hook import LossBalanceHook
+    warnings = []
+    runner = SimpleNamespace(
+        model=SimpleNamespace(loss_balancer=_balancer('famo')),
+        train_dataloader=SimpleNamespace(dataset=MultiTaskDataset(dict(pose=[0, 1], seg=[2]))),
+        optim_wrapper=SimpleNamespace(), logger=SimpleNamespace(warning=warnings.append))
+    with pytest.raises(ConfigError, match="'famo' needs every head's loss in every batch") as err:
+        LossBalanceHook().before_train(runner)
+    assert '\n' not in str(err.value)
+    # uncertainty trains there, but its log-variances in the network's group are warned about
+    balancer = _balancer('uncertainty')
+    net = torch.nn.Linear(2, 2)
+    runner.model = SimpleNamespace(loss_balancer=balancer)
+    runner.optim_wrapper = SimpleNamespace(optimizer=torch.optim.Adam(
+        [*net.parameters(), *balancer.parameters()]))
+    LossBalanceHook().before_train(runner)
+    assert len(warnings) == 1 and "custom_keys={'loss_balancer'" in warnings[0]
+    runner.optim_wrapper = SimpleNamespace(optimizer=torch.optim.Adam(
+        [dict(params=list(net.parameters())),
+         dict(params=list(balancer.parameters()), lr=0.1, weight_decay=0.0)]))
+    LossBalanceHook().before_train(runner)
+    assert len(warnings) == 1
 
 
 def _drive(balancer, steps, start=0):
