@@ -7,7 +7,7 @@ _base_ = [
 ]
 data_root = 'data/300w/'
 codec = dict(type='HeatmapCodec', input_size=(256, 256), heatmap_size=(64, 64),
-             sigma=1.0, centre_rounding='trunc')  # official 300W sigma
+             sigma=1.0, centre_rounding='trunc', decode_offset=0.5)  # official 300W sigma
 # the base pipeline with this sigma (a pipeline holds a copy of its codec)
 train_pipeline = [
     dict(type='LoadImage', color_type='color_ignore_orientation'),

@@ -139,6 +139,9 @@ class HeatmapCodec:
         centre_rounding (str): integer centre of the plain target window: ``'round'``
             (``trunc(u + 0.5)``, official pose and mmpose) or ``'trunc'`` (``trunc(u)``,
             the official face code).
+        decode_offset (float): heatmap pixels added to the plain decoder's coordinates after
+            the quarter offset: 0.5 in the official face decoder (``decode_preds``), which
+            undoes the mean -0.5 of ``'trunc'`` centres; 0 for pose.
     """
 
     def __init__(self,
@@ -148,7 +151,8 @@ class HeatmapCodec:
                  unbiased: bool = False,
                  use_udp: bool = False,
                  blur_kernel_size: int = 11,
-                 centre_rounding: str = 'round'):
+                 centre_rounding: str = 'round',
+                 decode_offset: float = 0.0):
         if centre_rounding not in ('round', 'trunc'):
             raise ValueError(f"HeatmapCodec: centre_rounding must be 'round' or 'trunc', got "
                              f'{centre_rounding!r}')
@@ -164,6 +168,7 @@ class HeatmapCodec:
         self.use_udp = use_udp
         self.blur_kernel_size = blur_kernel_size
         self.centre_rounding = centre_rounding
+        self.decode_offset = float(decode_offset)
         (w_in, h_in), (w_hm, h_hm) = self.input_size, self.heatmap_size
         if use_udp:
             self.scale = np.array([(w_hm - 1) / (w_in - 1), (h_hm - 1) / (h_in - 1)])
@@ -235,7 +240,7 @@ class HeatmapCodec:
             logs = np.log(np.maximum(blur_heatmaps(maps, self.blur_kernel_size), 1e-10))
             xy = taylor_offset(logs, xy)
         else:
-            xy = quarter_offset(maps, xy)
+            xy = quarter_offset(maps, xy) + self.decode_offset
         keypoints = (xy / self.scale).astype(np.float32).reshape(b, k, 2)
         return keypoints, scores.reshape(b, k)
 

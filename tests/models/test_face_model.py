@@ -4,6 +4,7 @@ verifies against its config and computes the official head on the backbone outpu
 import importlib.util
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,7 +15,7 @@ from hrnet_tasks.engine.checkpoint import load_checkpoint_file
 from hrnet_tasks.models.backbones.hrnet import HRNet
 from hrnet_tasks.models.converters import ConversionError
 from hrnet_tasks.models.converters.face import convert_checkpoint, face_ours_to_official
-from hrnet_tasks.registry import MODELS
+from hrnet_tasks.registry import MODELS, TASK_UTILS
 
 pytestmark = pytest.mark.usefixtures('one_thread', 'seeded')
 
@@ -48,6 +49,25 @@ def test_output_shape(models):
     model = models['wflw'].eval()
     with torch.no_grad():
         assert model(torch.randn(1, 3, 256, 256)).shape == (1, 98, 64, 64)
+
+
+@pytest.mark.parametrize('name,sigma,offsets', [('wflw', 1.5, (-5, 4)), ('300w', 1.0, (-3, 3))])
+def test_official_targets_and_unbiased_decoding(name, sigma, offsets):
+    """Spec B9.9-10: the face configs' codec draws the official window (peak 1 on the
+    truncated coordinate, asymmetric for sigma 1.5) and, with the official +0.5 at decoding,
+    decodes its own targets without bias (within half a heatmap pixel, 2 crop px); without
+    the +0.5 every point comes back 2 px up-left on average."""
+    codec = TASK_UTILS.build(Config.fromfile(_config(name)).model.codec)
+    assert (codec.sigma, codec.centre_rounding, codec.decode_offset) == (sigma, 'trunc', 0.5)
+    one = codec.encode(np.array([[[130.0, 97.0]]]))['heatmaps'][0]  # heatmap (32.5, 24.25)
+    row = np.flatnonzero(one[24])
+    assert one[24, 32] == 1.0 and (row.min() - 32, row.max() - 32) == offsets
+    pts = np.random.default_rng(0).uniform(30, 226, (1, 400, 2))
+    maps = codec.encode(pts)['heatmaps']
+    err = codec.decode(maps)[0] - pts
+    assert np.abs(err.mean((0, 1))).max() < 0.15 and np.abs(err).max() <= 2.0 + 1e-4
+    codec.decode_offset = 0.0
+    np.testing.assert_allclose((codec.decode(maps)[0] - pts).mean((0, 1)), [-2, -2], atol=0.15)
 
 
 def official_face_state(k: int) -> dict:

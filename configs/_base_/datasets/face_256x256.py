@@ -3,8 +3,10 @@
 # The crop is 1.25 x the face box (official: scale * 1.25 on load), one bilinear warp
 # (the official integer-window scipy crop cannot be rebuilt, see docs/face.md).
 input_size = (256, 256)
+# official face targets: the Gaussian on the truncated heatmap coordinate (window -5..+4 for
+# sigma 1.5); the decoder adds the official 0.5 px after the quarter offset, undoing it
 codec = dict(type='HeatmapCodec', input_size=input_size, heatmap_size=(64, 64), sigma=1.5,
-             centre_rounding='trunc')
+             centre_rounding='trunc', decode_offset=0.5)
 train_pipeline = [
     # the official loader (PIL) ignores EXIF orientation
     dict(type='LoadImage', color_type='color_ignore_orientation'),
