@@ -21,6 +21,7 @@ from mmengine.config import Config, DictAction
 from hrnet_tasks.checkpoint_files import (checkpoint_problem, damaged_checkpoint,  # noqa: F401
                                           find_latest_checkpoint)
 from hrnet_tasks.datapaths import PREPARE_HINTS, check_paths, required_paths
+from hrnet_tasks.decode_cap import decoder_caps, max_instances_problem
 from hrnet_tasks.errors import ConfigError
 
 # Long enough for rank 0 to evaluate or save a checkpoint while the other ranks wait in a
@@ -79,7 +80,16 @@ def load_config(args) -> Tuple[Config, list]:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     apply_speed_args(cfg, args)
+    check_decoder_caps(cfg, args.config)
     return cfg, deferred
+
+
+def check_decoder_caps(cfg: Config, config_file: str):
+    """A bottom-up decoder's ``max_instances`` below what COCO AP ranks, named by its key."""
+    for key, value in decoder_caps(cfg.to_dict()):
+        problem = max_instances_problem(value)
+        if problem:
+            raise ConfigError(f'{config_file}: {key[:-len("max_instances")]}{problem}')
 
 
 def apply_speed_args(cfg: Config, args):

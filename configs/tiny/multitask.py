@@ -11,7 +11,7 @@ data_root = 'data/tiny/multitask/'
 input_size = 128
 codec = dict(type='AssociativeEmbedding', input_size=input_size, heatmap_strides=(4, 2), sigma=2,
              max_people=30, num_keypoints=17, nms_kernel=5, topk=30, det_thr=0.1, tag_thr=1.0,
-             adjust=True, refine=True)
+             adjust=True, refine=True, max_instances=30)
 model = dict(
     # from scratch: HRNet's own init (its default init_cfg) instead of the full config's
     # ImageNet checkpoint

@@ -154,15 +154,25 @@ def render(codec, kpts_input, width, height):
     return up(hm), up(tag)[..., None]
 
 
-def roundtrip_ap(coco_dict, input_size=512, batch=1):
-    """Encode every image's GT with our codec, decode, back-project, evaluate with our metric."""
+def roundtrip(coco_dict, caps=(30, ), input_size=512, batch=1, noise=None):
+    """Encode every image's GT with our codec, decode, back-project, evaluate with our metric.
+
+    ``caps``: the decoder's ``max_instances`` values to decode the same maps with (30 as
+    in the COCO configs; None: the official, uncapped decoder). ``noise``: (heatmap std,
+    tag std) of seeded Gaussian noise added at input size. Returns, per cap, ``stats``,
+    ``num_det``, ``num_gt`` and ``results`` (what the metric was given).
+    """
     import tempfile
     from pycocotools.coco import COCO
     with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
         json.dump(coco_dict, f)
-    codec = AssociativeEmbedding(input_size=input_size, joint_order=META['group_order'])
-    metric = CocoKeypointMetric(ann_file=f.name)
-    metric.dataset_meta = META
+    codecs = {cap: AssociativeEmbedding(input_size=input_size, joint_order=META['group_order'],
+                                        max_instances=cap)
+              for cap in caps}
+    metrics = {cap: CocoKeypointMetric(ann_file=f.name) for cap in caps}
+    for metric in metrics.values():
+        metric.dataset_meta = META
+    rng = torch.Generator().manual_seed(0)
     coco = COCO(f.name)
     pending = []
 
@@ -175,15 +185,16 @@ def roundtrip_ap(coco_dict, input_size=512, batch=1):
         tags = torch.zeros(len(pending), 17, h_max, w_max, 1)
         for i, ((w, h), _, _, _, hm, tag) in enumerate(pending):
             hms[i, :, :h, :w], tags[i, :, :h, :w] = hm[0], tag[0]
-        decoded = codec.decode(hms, tags, [p[0] for p in pending])
-        for ((w, h), centre, s, img_id, _, _), (kpts, scores) in zip(pending, decoded):
-            xy = back_project(kpts[..., :2], centre, (w, h), s)
-            metric.process(None, [
-                dict(img_id=img_id,
-                     pred_keypoints=xy,
-                     pred_keypoint_scores=kpts[..., 2],
-                     pred_scores=scores)
-            ])
+        for cap, codec in codecs.items():
+            decoded = codec.decode(hms, tags, [p[0] for p in pending])
+            for ((w, h), centre, s, img_id, _, _), (kpts, scores) in zip(pending, decoded):
+                xy = back_project(kpts[..., :2], centre, (w, h), s)
+                metrics[cap].process(None, [
+                    dict(img_id=img_id,
+                         pred_keypoints=xy,
+                         pred_keypoint_scores=kpts[..., 2],
+                         pred_scores=scores)
+                ])
         pending.clear()
 
     num_gt = 0
@@ -199,13 +210,23 @@ def roundtrip_ap(coco_dict, input_size=512, batch=1):
         kp = np.array([a['keypoints'] for a in anns], np.float32).reshape(-1, 17, 3)
         kp[..., 0], kp[...,
                        1] = kp[..., 0] * mat[0, 0] + mat[0, 2], kp[..., 1] * mat[1, 1] + mat[1, 2]
-        hm, tag = render(codec, kp, *size)
+        hm, tag = render(next(iter(codecs.values())), kp, *size)
+        if noise is not None:
+            hm = hm + noise[0] * torch.randn(hm.shape, generator=rng)
+            tag = tag + noise[1] * torch.randn(tag.shape, generator=rng)
         pending.append((size, centre, s, img_id, hm, tag))
         if len(pending) == batch:
             flush()
     flush()
-    num_det = sum(len(r['scores']) for r in metric.results)
-    return metric.compute_metrics(metric.results), num_det, num_gt
+    return {cap: dict(stats=m.compute_metrics(m.results), num_gt=num_gt, results=m.results,
+                      num_det=sum(len(r['scores']) for r in m.results))
+            for cap, m in metrics.items()}
+
+
+def roundtrip_ap(coco_dict, input_size=512, batch=1):
+    """AP, detections and GT people of the round trip with the COCO configs' decoder."""
+    out = roundtrip(coco_dict, input_size=input_size, batch=batch)[30]
+    return out['stats'], out['num_det'], out['num_gt']
 
 
 def synthetic_people(seed=0, n_images=12, heights=(60, 400)):
@@ -256,6 +277,9 @@ def test_gt_roundtrip_real_coco_samples(shared_data, split, min_ap):
     path = osp.join(shared_data, 'coco_kpt', 'annotations', f'person_keypoints_{split}.json')
     if not osp.isfile(path):
         pytest.skip(f'{path} not found')
-    stats, num_det, num_gt = roundtrip_ap(json.load(open(path)), batch=2)
+    # the COCO configs' decoder (max_instances 30) and the official, uncapped one
+    out = roundtrip(json.load(open(path)), caps=(30, None), batch=2)
+    stats, num_det, num_gt = out[30]['stats'], out[30]['num_det'], out[30]['num_gt']
     print(f'{split}: GT round-trip AP {stats["AP"]:.4f}, {num_det} detections for {num_gt} people')
     assert stats['AP'] >= min_ap - 1e-9
+    assert out[None]['stats'] == stats and out[None]['num_det'] == num_det
