@@ -89,7 +89,8 @@ def test_test_tool_prints_top1_and_dumps(straight_run, tmp_path):
     correct = sum(int(p['pred_label'][0]) == int(p['gt_label'][0]) for p in preds)
     assert top1 == pytest.approx(100 * correct / 101, abs=1e-3)
     # not on a terminal: progress as plain log lines, every 10 % of the 101 images
-    progress = re.findall(r'test: (\d+)/101 images \(\d+%\), [\d.]+ images/s, (ETA|\d)',
+    progress = re.findall(r'test: (\d+)/101 images \(\d+%\), [\d.]+ (?:images/s|s/image), '
+                          r'(ETA|\d)',
                           proc.stdout + proc.stderr)
     assert len(progress) >= 3 and progress[-1][0] == '101', progress
     assert any(kind == 'ETA' for _, kind in progress)
