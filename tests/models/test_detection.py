@@ -222,3 +222,21 @@ def test_detection_head_in_a_multitask_model(seeded, one_thread):
         samples = model.test_step(dict(inputs=batch()['inputs'], data_samples=[
             BaseDataElement(metainfo=s.metainfo) for s in batch()['data_samples']]))
     assert all('pred_instances' in s and 'pred_score' in s for s in samples)
+
+
+def test_checkpoint_of_another_task_is_named():
+    """A detector checkpoint given to a top-down pose model, or the reverse, fails the load
+    check with one line naming both heads (not a silent partial load)."""
+    from hrnet_tasks.engine.arch_check import check_hrnet_archs
+    det = MODELS.build(faster_cfg())
+    pose = MODELS.build(dict(type='TopdownPoseEstimator',
+                             backbone=dict(type='HRNet', arch='w18_small_v1', out_mode='highest'),
+                             head=dict(type='HeatmapHead', num_keypoints=17)))
+    with pytest.raises(ConfigError, match=r"det.pth holds another kind of head under 'head.' "
+                       r".*head.detector.*HeatmapHead"):
+        check_hrnet_archs(pose, det.state_dict(), 'det.pth')
+    with pytest.raises(ConfigError, match=r"head.final_layer.*DetectionHead"):
+        check_hrnet_archs(det, pose.state_dict(), 'pose.pth')
+    check_hrnet_archs(det, det.state_dict(), 'det.pth')  # its own checkpoint passes
+    backbone_only = {k: v for k, v in det.state_dict().items() if k.startswith('backbone.')}
+    check_hrnet_archs(pose, backbone_only, 'backbone.pth')

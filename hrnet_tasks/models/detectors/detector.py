@@ -50,6 +50,14 @@ class Detector(BaseModel):
             return self.predict(inputs, data_samples)
         raise RuntimeError(f'Invalid mode "{mode}"; use "tensor", "loss" or "predict"')
 
+    def export_detections(self, inputs: torch.Tensor) -> tuple:
+        """Boxes (N, 4) in input pixels, scores and 0-based labels of one normalised image
+        (1, 3, H, W): the traceable inference ``tools/export_onnx.py`` exports."""
+        if inputs.shape[0] != 1:
+            raise ValueError(f'export_detections takes one image, got a batch of '
+                             f'{inputs.shape[0]}')
+        return self.head.image_detections(self.backbone(inputs), inputs.shape[-2:])
+
     def predict(self, inputs: torch.Tensor, data_samples=None):
         data_samples = with_batch_meta(inputs, data_samples)
         view_feats = [self.backbone(x) for x in self.head.view_inputs(inputs, self.test_cfg)]

@@ -72,6 +72,24 @@ class BaseHead(BaseModule):
         keypoint count other than the head's); called before training and testing. The
         base head accepts every dataset."""
 
+    def check_checkpoint(self, state, prefix: str, source: str):
+        """Raise a one-line error when ``state`` holds another kind of head under this
+        head's ``prefix`` (e.g. a detector's for a pose model, or the reverse): tensors are
+        there, but none of this head's. Every checkpoint load runs it
+        (:func:`hrnet_tasks.engine.arch_check.check_hrnet_archs`); a checkpoint without a
+        head there (a backbone, another model's layout) passes."""
+        own = [prefix + key for key in self.state_dict()]
+        theirs = sorted(k for k in state if k.startswith(prefix))
+        if not own or not theirs or any(k in state for k in own):
+            return
+        from hrnet_tasks.errors import ConfigError
+        raise ConfigError(
+            f'{source} holds another kind of head under {prefix!r} ({len(theirs)} tensors, e.g. '
+            f'{theirs[0]}) than this model\'s {type(self).__name__} ({own[0]}, ...): it is a '
+            'checkpoint of another task. Use the config it was trained with, or take only its '
+            "backbone: model.backbone.init_cfg=dict(type='Pretrained', checkpoint=..., "
+            "prefix='backbone.')")
+
     def forward(self, feats):
         raise NotImplementedError
 

@@ -17,7 +17,7 @@ import copy
 from typing import Dict, List, Sequence
 
 import torch
-from mmengine.structures import InstanceData
+from mmengine.structures import BaseDataElement, InstanceData
 from torch import nn
 from torchvision.models.detection import FCOS, FasterRCNN, MaskRCNN, RetinaNet
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -197,6 +197,14 @@ class DetectionHead(BaseHead):
         split = {k: list(v.split(sizes, dim=1)) for k, v in outputs.items()}
         return det.postprocess_detections(split, [list(a.split(sizes)) for a in anchors],
                                           images.image_sizes)
+
+    def image_detections(self, feats, size) -> tuple:
+        """(boxes (N, 4) in input pixels, scores (N,), 0-based labels (N,)) of a batch of one
+        image of ``size`` (H, W), unpadded: what ``tools/export_onnx.py`` exports."""
+        size = tuple(int(v) for v in size)
+        sample = BaseDataElement(metainfo=dict(img_shape=size, batch_input_shape=size))
+        det = self.detections(feats, [sample])[0]
+        return det['boxes'], det['scores'], det['labels'] - (1 if self.two_stage else 0)
 
     def predict(self, view_feats: Sequence, data_samples, test_cfg: dict = None):
         offset = 1 if self.two_stage else 0
