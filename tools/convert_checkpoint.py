@@ -1,6 +1,6 @@
 """Convert a released HRNet checkpoint into this project's layout.
 
-    python tools/convert_checkpoint.py --src {official,timm,mmpretrain} [--task cls] IN OUT
+    python tools/convert_checkpoint.py --src {official,timm,mmpretrain,mmpose} [--task cls] IN OUT
 
 IN may be a plain state dict (official HRNet-Image-Classification and timm
 releases), a ``{'state_dict': ...}`` container (mmpretrain, official
@@ -24,9 +24,9 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)  # run from a checkout
 warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
 
-SOURCES = ('official', 'timm', 'mmpretrain')
+SOURCES = ('official', 'timm', 'mmpretrain', 'mmpose')
 # hrnet_tasks.models.converters.TASKS, without importing it
-TASK_NAMES = ('cls', 'pose', 'seg', 'face')
+TASK_NAMES = ('cls', 'pose', 'seg', 'face', 'topdown')
 
 
 def _one_line(text: str, limit: int = 400) -> str:
@@ -36,7 +36,7 @@ def _one_line(text: str, limit: int = 400) -> str:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Convert an official/timm/mmpretrain HRNet checkpoint to this project.')
+        description='Convert an official/timm/mmpretrain/mmpose HRNet checkpoint to this project.')
     parser.add_argument('--src', required=True, choices=SOURCES, help='layout of IN')
     parser.add_argument('--task', default='cls', choices=TASK_NAMES,
                         help='task the checkpoint belongs to (default: cls)')

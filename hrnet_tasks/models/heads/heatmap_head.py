@@ -139,11 +139,14 @@ class HeatmapHead(BaseHead):
         gt = torch.stack([torch.as_tensor(d.gt_heatmaps) for d in data_samples]).to(pred)
         weights = torch.stack([torch.as_tensor(d.keypoint_weights)
                                for d in data_samples]).to(pred).reshape(len(data_samples), -1)
-        if gt.shape[1:] != pred.shape[1:]:
+        h, w = gt.shape[-2:]
+        if gt.shape[1] != pred.shape[1] or pred.shape[-2] < h or pred.shape[-1] < w:
             raise ValueError(f'HeatmapHead: target heatmaps {tuple(gt.shape[1:])} but the head '
                              f'outputs {tuple(pred.shape[1:])}; the codec heatmap_size (W, H) '
                              'must be the input size / 4 (times 2 per deconv layer)')
-        return dict(loss_kpt=self.loss_module(pred, gt, weights))
+        # a batch padded bottom/right beyond the crop (a multi-task preprocessor's minimum
+        # size) gives larger maps whose top-left part is the crop's
+        return dict(loss_kpt=self.loss_module(pred[..., :h, :w], gt, weights))
 
     # ------------------------------------------------------------------ test time
     def test_views(self, test_cfg: Optional[dict]) -> List[View]:

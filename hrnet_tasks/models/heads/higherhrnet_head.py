@@ -31,6 +31,9 @@ class HigherHRNetHead(BaseHead):
             fills it from the backbone when the config leaves it out.
         num_keypoints (int): K. The 1/4 output has 2K channels (K heatmaps + K tags),
             the 1/2 output K heatmaps.
+        num_deconvs (int): 1 (HigherHRNet: the deconvolution to the 1/2-resolution
+            heatmaps) or 0 (plain HRNet associative embedding, the 1/4 output alone, as
+            the official ``NUM_DECONVS: 0`` and mmpose 1.x's AE model).
         deconv_channels (int, optional): channels after the deconvolution (default C).
         deconv_kernel (int): 4, 3 or 2.
         num_basic_blocks (int): BasicBlocks after the deconvolution.
@@ -50,6 +53,7 @@ class HigherHRNetHead(BaseHead):
     def __init__(self,
                  in_channels: Optional[int] = None,
                  num_keypoints: int = 17,
+                 num_deconvs: int = 1,
                  deconv_channels: Optional[int] = None,
                  deconv_kernel: int = 4,
                  num_basic_blocks: int = 4,
@@ -70,6 +74,8 @@ class HigherHRNetHead(BaseHead):
         if in_channels is None:
             raise ValueError('HigherHRNetHead needs in_channels (the backbone width C); '
                              'BottomUpPoseEstimator fills it from the backbone')
+        if num_deconvs not in (0, 1):
+            raise ValueError(f'num_deconvs must be 0 or 1, got {num_deconvs}')
         if deconv_kernel not in _DECONV_PAD:
             raise ValueError(
                 f'deconv_kernel must be one of {list(_DECONV_PAD)}, got {deconv_kernel}')
@@ -80,10 +86,9 @@ class HigherHRNetHead(BaseHead):
         self.num_keypoints = k
         self.cat_output = cat_output
         self.heatmap_weights = tuple(heatmap_weights)
-        self.final_layers = nn.ModuleList([
-            nn.Conv2d(in_channels, 2 * k, 1, 1, 0),
-            nn.Conv2d(c_out, k, 1, 1, 0),
-        ])
+        self.num_deconvs = num_deconvs
+        self.final_layers = nn.ModuleList([nn.Conv2d(in_channels, 2 * k, 1, 1, 0)] +
+                                          [nn.Conv2d(c_out, k, 1, 1, 0)] * num_deconvs)
         pad, out_pad = _DECONV_PAD[deconv_kernel]
         deconv_in = in_channels + 2 * k if cat_output else in_channels
         stage = [
@@ -95,7 +100,7 @@ class HigherHRNetHead(BaseHead):
             nn.Sequential(BasicBlock(c_out, c_out, norm_cfg=norm_cfg))
             for _ in range(num_basic_blocks)
         ]
-        self.deconv_layers = nn.ModuleList([nn.Sequential(*stage)])
+        self.deconv_layers = nn.ModuleList([nn.Sequential(*stage)] * num_deconvs)
         self.loss_heatmap = MODELS.build(loss_heatmap)
         self.loss_ae = MODELS.build(loss_ae)
         self.metainfo = parse_pose_metainfo(metainfo) if metainfo is not None else None
@@ -122,6 +127,8 @@ class HigherHRNetHead(BaseHead):
     def forward(self, feats: Tuple[torch.Tensor, ...]) -> List[torch.Tensor]:
         x = feats[0] if isinstance(feats, (tuple, list)) else feats
         y0 = self.final_layers[0](x)
+        if not self.num_deconvs:
+            return [y0]
         x = torch.cat([x, y0], dim=1) if self.cat_output else x
         x = self.deconv_layers[0](x)
         y1 = self.final_layers[1](x)
@@ -166,9 +173,13 @@ class HigherHRNetHead(BaseHead):
         return flip_indices_of(data_samples, self.metainfo, self.num_keypoints)
 
     def _one_view(self, feats) -> Tuple[torch.Tensor, torch.Tensor]:
-        """One view: the 1/4 output resized to 1/2, heatmaps averaged over resolutions."""
+        """One view: the 1/4 output resized to 1/2, heatmaps averaged over resolutions
+        (without the deconvolution: the 1/4 heatmaps and tags)."""
         k = self.num_keypoints
-        y0, y1 = self.forward(feats)[:2]
+        outs = self.forward(feats)
+        if len(outs) == 1:
+            return outs[0][:, :k].float(), outs[0][:, k:2 * k].float()
+        y0, y1 = outs[:2]
         y0 = resize(y0.float(), y1.shape[-2:])
         return (y0[:, :k] + y1.float()) / 2, y0[:, k:2 * k]
 
