@@ -26,7 +26,7 @@ warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformable
 
 SOURCES = ('official', 'timm', 'mmpretrain', 'mmpose')
 # hrnet_tasks.models.converters.TASKS, without importing it
-TASK_NAMES = ('cls', 'pose', 'seg', 'face', 'topdown')
+TASK_NAMES = ('cls', 'pose', 'seg', 'face', 'topdown', 'det')
 
 
 def _one_line(text: str, limit: int = 400) -> str:
