@@ -9,7 +9,8 @@ number, so distributed evaluation has to drop the sampler's padding to count
 each image once. seg: data_prep/tiny_seg.py; pose: data_prep/tiny_pose.py;
 multitask: the pose kind of set in data/tiny/multitask whose annotations carry
 each person's own mask (polygons, some compressed RLE) and crowd regions
-(uncompressed RLE), for the joint pose + person-segmentation model.
+(uncompressed RLE), for the joint pose + person-segmentation model. topdown:
+data_prep/tiny_topdown.py (the pose figures with a simulated person-detection file).
 """
 import argparse
 import os
@@ -92,6 +93,9 @@ from tiny_pose import make_pose  # noqa: E402
 MAKERS['pose'] = make_pose
 # pose + person segmentation (the joint model's set): stick figures with their own masks
 MAKERS['multitask'] = lambda out, seed: make_pose(out, seed=seed, task='multitask')
+from tiny_topdown import make_topdown  # noqa: E402
+
+MAKERS['topdown'] = make_topdown
 DONE_MARKER = 'DONE'
 
 

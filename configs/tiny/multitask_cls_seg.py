@@ -4,7 +4,7 @@
 # (MixedTaskBatchSampler, half the batches each) and trains that task's head only;
 # validation reports cls/accuracy/top1 and seg/mIoU.
 _base_ = ['../_base_/models/hrnet.py', '../_base_/default_runtime.py',
-          '../_base_/datasets/tiny_seg.py']
+          '../_base_/datasets/tiny_seg.py', '../_base_/datasets/tiny_cls.py']
 
 crop_size = {{_base_.tiny_seg_crop_size}}  # also tools/export_onnx.py's default input size
 model = dict(
@@ -19,19 +19,9 @@ model = dict(
     test_cfg=dict(seg=dict(mode='whole')),
     data_preprocessor=dict(type='MultiTaskDataPreprocessor', size_divisor=32),
 )
-cls_root = 'data/tiny/cls'
-cls_train = dict(type='ImageNetDataset', data_root=cls_root, data_prefix='train', pipeline=[
-    dict(type='LoadImage'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-])
+cls_train = {{_base_.tiny_cls_train}}
 seg_train = {{_base_.tiny_seg_train}}
-cls_val = dict(type='ImageNetDataset', data_root=cls_root, data_prefix='val', pipeline=[
-    dict(type='LoadImage'),
-    dict(type='ResizeEdge', scale=64, edge='short', backend='pillow', interpolation='bilinear'),
-    dict(type='CenterCrop', crop_size=64),
-    dict(type='PackInputs'),
-])
+cls_val = {{_base_.tiny_cls_val}}
 seg_val = {{_base_.tiny_seg_val}}
 train_dataloader = dict(
     batch_size=8, num_workers=2, persistent_workers=False,

@@ -12,6 +12,7 @@ from mmengine.runner import Runner as MMEngineRunner
 
 from hrnet_tasks.checkpoint_files import unloadable_checkpoint
 from hrnet_tasks.engine.arch_check import HRNetArchCheckHook
+from hrnet_tasks.engine.dataset_check import DatasetModelCheckHook
 from hrnet_tasks.engine.nan_guard import NonFiniteLossHook
 from hrnet_tasks.engine.schedule import follow_config_schedule, schedule_bounds
 from hrnet_tasks.errors import CheckpointError, ConfigError
@@ -76,6 +77,8 @@ class Runner(MMEngineRunner):
             self.register_hook(HRNetArchCheckHook())
         if not any(isinstance(hook, NonFiniteLossHook) for hook in self.hooks):
             self.register_hook(NonFiniteLossHook())  # stops a run whose loss stays NaN
+        if not any(isinstance(hook, DatasetModelCheckHook) for hook in self.hooks):
+            self.register_hook(DatasetModelCheckHook())  # e.g. head K vs dataset K, one line
 
     def load_checkpoint(self, filename: str, *args, **kwargs):
         # named by HRNetArchCheckHook, which mmengine calls with the checkpoint only

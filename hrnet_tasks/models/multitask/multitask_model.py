@@ -121,6 +121,17 @@ class MultiTaskModel(BaseModel):
                                'them')
         return names
 
+    def check_dataset_meta(self, meta: Optional[dict], source: str = 'the dataset'):
+        """Each head against its task's metainfo (a ``MultiTaskDataset``'s maps task ->
+        metainfo), or against the one metainfo of a joint dataset (``BaseHead``)."""
+        meta = meta or {}
+        per_task = {n: meta[n] for n in self.heads if isinstance(meta.get(n), dict)}
+        for name, head in self.heads.items():
+            if not per_task:
+                head.check_dataset_meta(meta, source)
+            elif name in per_task:
+                head.check_dataset_meta(per_task[name], f'{source} of task {name!r}')
+
     # ------------------------------------------------------------------ forward
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
         if mode == 'tensor':
