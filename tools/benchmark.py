@@ -39,8 +39,9 @@ over timm fp32 NCHW), ``ratio vs mmpretrain: X.XX`` and ``ratio vs timm: X.XX``
 (its first step). The header names the CPU's vector ISA and whether it has native
 bf16; ``--bf16`` on a CPU without it prints a warning (bf16 is emulated there).
 
-Further subcommands (``pose``, ``seg``, ``pipeline``, ``multitask``) plug in through
-:data:`SUBCOMMANDS`, reusing :class:`Candidate`, :func:`measure_interleaved` and :func:`report`.
+Further subcommands (``pose``, ``seg``, ``pipeline``, ``multitask``, ``topdown``) plug in
+through :data:`SUBCOMMANDS`, reusing :class:`Candidate`, :func:`measure_interleaved` and
+:func:`report`.
 """
 import argparse
 import contextlib
@@ -562,6 +563,15 @@ def add_multitask_parser(subparsers):
 
 
 SUBCOMMANDS['multitask'] = add_multitask_parser
+
+
+def add_topdown_parser(subparsers):
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark_topdown import add_parser  # tools/benchmark_topdown.py
+    add_parser(subparsers, sys.modules[__name__])
+
+
+SUBCOMMANDS['topdown'] = add_topdown_parser
 
 
 def parse_args(argv=None):

@@ -3,7 +3,8 @@
     python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--input-size H W]
                                 [--dynamic-batch] [--opset 17] [--no-check]
 
-Classification exports the logits; pose the multi-resolution heatmaps and tags;
+Classification exports the logits; pose the multi-resolution heatmaps and tags; top-down
+pose (and faces) the heatmaps of each crop (``heatmaps``; crop and decode in Python);
 segmentation the logits (OCR: auxiliary and main); a joint multi-task model one named
 output per head (``pose_0``, ``pose_1``, ``seg``: heads with several tensors get indices).
 Post-processing (pose grouping, resizing seg logits to the image) stays in Python and is
@@ -60,9 +61,10 @@ def default_input_size(cfg):
     return 224, 224
 
 
-def output_names(outputs):
-    """ONNX output names: ``logits`` / ``output<i>``; for a joint model's dict of heads, the
-    head name (``pose_<i>`` when the head returns several tensors)."""
+def output_names(outputs, single: str = 'logits'):
+    """ONNX output names: ``single`` (``logits``; a heatmap head's ``heatmaps``) /
+    ``output<i>``; for a joint model's dict of heads, the head name (``pose_<i>`` when the
+    head returns several tensors)."""
     if isinstance(outputs, dict):
         names = []
         for head, value in outputs.items():
@@ -70,15 +72,17 @@ def output_names(outputs):
             names += [head] if n == 1 else [f'{head}_{i}' for i in range(n)]
         return names
     n_out = len(flatten(outputs))
-    return ['logits'] if n_out == 1 else [f'output{i}' for i in range(n_out)]
+    return [single] if n_out == 1 else [f'output{i}' for i in range(n_out)]
 
 
 def export(model, out: str, size, dynamic_batch: bool, opset: int):
     import torch
     wrapper = tensor_outputs(model).eval()  # eval: the exporter restores this module's mode
     dummy = torch.randn(1, 3, *size)
+    head = getattr(model, 'head', None)
+    single = 'heatmaps' if getattr(head, 'label_field', None) == 'gt_heatmaps' else 'logits'
     with torch.no_grad():
-        names = output_names(model(dummy, mode='tensor'))
+        names = output_names(model(dummy, mode='tensor'), single)
     axes = {name: {0: 'batch'} for name in ['input', *names]} if dynamic_batch else None
     torch.onnx.export(wrapper, dummy, out, input_names=['input'], output_names=names,
                       dynamic_axes=axes, opset_version=opset, dynamo=False)
