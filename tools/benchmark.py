@@ -442,96 +442,10 @@ def add_backbone_parser(subparsers):
 # pose: HigherHRNet forward (with flip test) vs associative-embedding decoding
 # --------------------------------------------------------------------------------------------
 
-def synthetic_pose_maps(codec, width: int, height: int, people: int, seed: int):
-    """Input-size heatmaps/tags of ``people`` upright figures (GT-like, plus noise),
-    flip-test shaped: tags (1, K, H, W, 2)."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-    rng = np.random.default_rng(seed)
-    k = codec.num_keypoints
-    kpts = np.zeros((people, k, 3), np.float32)
-    for n in range(people):
-        h = rng.uniform(0.2, 0.6) * height
-        cx, top = rng.uniform(0.1, 0.9) * width, rng.uniform(0, height - h)
-        kpts[n, :, 0] = cx + rng.uniform(-0.2, 0.2, k) * h
-        kpts[n, :, 1] = top + np.linspace(0.05, 0.95, k) * h
-        kpts[n, :, 2] = 2
-    half = kpts.copy()
-    half[..., :2] /= 2
-    hm = codec.encode_heatmaps(half, (width // 2, height // 2))
-    tag = np.zeros_like(hm)
-    for n in range(people):
-        tag[codec.encode_heatmaps(half[n:n + 1], (width // 2, height // 2)) > 0] = n + 1
-    noise = rng.normal(0, 0.02, hm.shape).astype(np.float32)
-    up = lambda a: F.interpolate(torch.from_numpy(a)[None], size=(height, width), mode='bilinear',
-                                 align_corners=False)
-    tags = up(tag + noise)[..., None].repeat(1, 1, 1, 1, 2)
-    return up(hm + noise), tags
-
-
-def run_pose(args):
-    import torch
-    from mmengine.config import Config
-
-    from hrnet_tasks.codecs import bottomup_resize_params
-    from hrnet_tasks.registry import MODELS
-    cfg = Config.fromfile(args.config)
-    torch.manual_seed(args.seed)
-    device = torch.device(args.device)
-    model = MODELS.build(cfg.model).eval().to(device)
-    model.test_cfg['flip_test'] = not args.no_flip
-    flip = model.head.flip_indices()
-    codec = model.codec
-    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
-    candidates = []
-    for size in args.sizes:
-        (w, h), _, _ = bottomup_resize_params(args.image_height, args.image_width, size)
-        x = torch.randn(1, 3, h, w, device=device)
-        # decode reads the maps where the forward leaves them (on the GPU for a CUDA run)
-        maps = [m.to(device) for m in synthetic_pose_maps(codec, w, h, args.people, args.seed)]
-
-        def forward(x=x):
-            with torch.inference_mode():
-                model.forward_test(x, flip)
-            sync()
-
-        def decode(maps=maps):
-            codec.decode(*maps)
-        candidates.append(Candidate(f'forward {size}', f'{w}x{h} flip={not args.no_flip}',
-                                    forward, 1))
-        candidates.append(Candidate(f'decode {size}', f'{w}x{h} {args.people} people', decode, 1))
-    env = dict(torch=torch.__version__, threads=torch.get_num_threads(), device=args.device)
-    print(f'pose benchmark: {args.config}, {args.image_width}x{args.image_height} image, '
-          f'torch {env["torch"]}, {env["threads"]} threads, device {args.device}; '
-          f'warm-up {args.warmup}, '
-          f'{args.repeats} interleaved rounds of >= {args.min_time}s (median)', flush=True)
-    measure_interleaved(candidates, args.warmup, args.repeats, args.min_time)
-    ratios = {}
-    for size in args.sizes:
-        fwd = next(c for c in candidates if c.name == f'forward {size}')
-        dec = next(c for c in candidates if c.name == f'decode {size}')
-        print(f'decode ms/image at {size}: {dec.median_s * 1e3:.1f}  '
-              f'(forward incl. flip: {fwd.median_s * 1e3:.1f} ms/image)')
-        ratios[f'decode/forward {size}'] = dec.median_s / fwd.median_s
-        ratios[f'forward+decode ms {size}'] = (fwd.median_s + dec.median_s) * 1e3
-    report(candidates, ratios, '', args.json, dict(command='pose', config=args.config,
-                                                    sizes=args.sizes, people=args.people, **env))
-
-
 def add_pose_parser(subparsers):
-    p = subparsers.add_parser('pose', help='HigherHRNet forward vs AE decoding (ms/image)',
-                              description='Model forward (with flip test) and associative-'
-                                          'embedding decoding time per image at each input size.')
-    p.add_argument('--config', default='configs/pose/higherhrnet_w32_coco_512.py')
-    p.add_argument('--sizes', type=int, nargs='+', default=[512, 640])
-    p.add_argument('--image-width', type=int, default=640, help='source image width (COCO-like)')
-    p.add_argument('--image-height', type=int, default=480)
-    p.add_argument('--people', type=int, default=10, help='people in the synthetic heatmaps')
-    p.add_argument('--no-flip', action='store_true', help='forward without the flip pass')
-    add_model_timing_args(p, batch_help=argparse.SUPPRESS)
-    p.add_argument('--seed', type=int, default=0)
-    p.set_defaults(func=run_pose)
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark_pose import add_parser  # tools/benchmark_pose.py
+    add_parser(subparsers, sys.modules[__name__])
 
 
 # Subcommand name -> function adding its parser.

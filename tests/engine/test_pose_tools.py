@@ -83,7 +83,16 @@ def test_benchmark_pose_reports_decode_time(tmp_path):
         run_tool('tools/benchmark.py', 'pose', '--config', CFG, '--sizes', '128', '--people', '3',
                  '--repeats', '1', '--min-time', '0.05', '--warmup', '0', '--json',
                  str(tmp_path / 'b.json')))
-    assert re.search(r'decode ms/image at 128: [\d.]+ +\(forward incl. flip: [\d.]+ ms/image\)',
-                     out)
+    assert re.search(r'at 128: forward incl. flip [\d.]+ ms/image', out)
+    assert re.search(r'3 people: 3 people found, 3 kept; decode [\d.]+ ms/image, '
+                     r'decode/forward [\d.]+', out)
+    # random weights (BN statistics measured): hundreds found, the config's cap kept
+    found, kept = map(int, re.search(r'random weights: (\d+) people found, (\d+) kept; decode '
+                                     r'[\d.]+ ms/image, decode/forward [\d.]+ \(goal <= 0.25\)',
+                                     out).groups())
+    assert found > 100 and kept == 30
     data = json.load(open(tmp_path / 'b.json'))
-    assert {r['model'] for r in data['results']} == {'forward 128', 'decode 128'}
+    assert {r['model'] for r in data['results']} == {'forward 128', 'decode 3 people 128',
+                                                     'decode random weights 128'}
+    assert data['settings']['people_found_kept']['random weights 128'] == dict(found=found,
+                                                                               kept=kept)
