@@ -1,6 +1,6 @@
 """Generate the embedded tiny datasets under data/tiny/ (deterministic, CPU-only).
 
-    python data_prep/make_tiny.py [--out data/tiny] [--tasks cls seg pose multitask]
+    python data_prep/make_tiny.py [--out data/tiny] [--tasks cls seg pose multitask face]
 
 cls: an ImageNet-format set of 10 classes of coloured shapes on textured
 backgrounds, 64x64 JPEGs: data/tiny/cls/{train,val}/<class>/*.JPEG plus
@@ -10,7 +10,10 @@ each image once. seg: data_prep/tiny_seg.py; pose: data_prep/tiny_pose.py;
 multitask: the pose kind of set in data/tiny/multitask whose annotations carry
 each person's own mask (polygons, some compressed RLE) and crowd regions
 (uncompressed RLE), for the joint pose + person-segmentation model. topdown:
-data_prep/tiny_topdown.py (the pose figures with a simulated person-detection file).
+data_prep/tiny_topdown.py (the pose figures with a simulated person-detection file). face:
+data_prep/tiny_face.py (synthetic faces with the 68 300W landmarks, csv and JSON).
+det: data_prep/tiny_det.py (stick figures, balls and kites as COCO instances: boxes and
+masks).
 """
 import argparse
 import os
@@ -96,6 +99,12 @@ MAKERS['multitask'] = lambda out, seed: make_pose(out, seed=seed, task='multitas
 from tiny_topdown import make_topdown  # noqa: E402
 
 MAKERS['topdown'] = make_topdown
+from tiny_det import make_det  # noqa: E402
+
+MAKERS['det'] = make_det
+from tiny_face import make_face  # noqa: E402
+
+MAKERS['face'] = make_face
 DONE_MARKER = 'DONE'
 
 

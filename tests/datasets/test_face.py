@@ -170,3 +170,19 @@ def test_bad_header_json_and_missing_image(tmp_path):
     with pytest.raises(ValueError, match=r'\.mat files .* not read'):
         (tmp_path / 'COFW_test_color.mat').write_bytes(b'')
         COFWDataset(ann_file=str(tmp_path / 'COFW_test_color.mat'))
+
+
+def test_tiny_faces_csv_and_json_agree(tiny_data):
+    """data_prep/tiny_face.py writes each split in both formats; they read to the same faces."""
+    root = osp.join(tiny_data, 'face')
+    for split in ('train', 'val'):
+        a = Face300WDataset(ann_file=f'annotations/face_landmarks_tiny_{split}.csv',
+                            data_root=root, data_prefix=dict(img='images/'))
+        b = Face300WDataset(ann_file=f'annotations/tiny_{split}.json', data_root=root,
+                            data_prefix=dict(img='images/'))
+        assert len(a) == len(b) > 0
+        for i in range(len(a)):
+            x, y = a.get_data_info(i), b.get_data_info(i)
+            assert x['img_path'] == y['img_path'] and x['img_id'] == y['img_id']
+            np.testing.assert_array_equal(x['keypoints'], y['keypoints'])
+            np.testing.assert_allclose(x['bbox'], y['bbox'], atol=1e-3)
