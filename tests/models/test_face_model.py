@@ -45,10 +45,19 @@ def test_official_parameter_counts(models, name):
     assert model.head.num_keypoints == k and model.head.in_channels == 270
 
 
-def test_output_shape(models):
+def test_output_shape_and_conv_macs(models):
+    """(1, 3, 256, 256) -> (1, 98, 64, 64); conv MACs 4.694 G (the official counter's rule:
+    weight numel x output H x W, biases excluded), 4.37 in the README's 2^30 units."""
     model = models['wflw'].eval()
+    macs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: macs.append(m.weight.numel() * o.shape[-2] *
+                                                                 o.shape[-1]))
+             for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     with torch.no_grad():
         assert model(torch.randn(1, 3, 256, 256)).shape == (1, 98, 64, 64)
+    for hook in hooks:
+        hook.remove()
+    assert sum(macs) == 4_693_650_432
 
 
 @pytest.mark.parametrize('name,sigma,offsets', [('wflw', 1.5, (-5, 4)), ('300w', 1.0, (-3, 3))])
