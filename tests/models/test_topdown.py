@@ -1,10 +1,13 @@
 """Top-down pose model: exact official sizes, head init, loss factor, flip test, decoding
 back to the image, prediction prefixes, the head contract attributes."""
+import os.path as osp
+
 import numpy as np
 import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
+from conftest import ROOT
 from hrnet_tasks.datasets.transforms.topdown import (GenerateTarget, GetBBoxCenterScale,
                                                      PackTopdownInputs, TopdownAffine)
 from hrnet_tasks.errors import ConfigError
@@ -193,3 +196,42 @@ def test_head_and_dataset_keypoint_counts_must_agree():
     with pytest.raises(ConfigError, match=r'has 98 keypoints but the head predicts 17: set '
                        r'model.head.num_keypoints=98'):
         model.check_dataset_meta(dict(num_keypoints=98, dataset_name='wflw'), 'train dataset')
+
+
+def test_two_pose_heads_in_one_multitask_model_keep_their_predictions():
+    """A bottom-up and a top-down head on one backbone: prefixed fields, and each COCO
+    metric reads its own head's."""
+    from hrnet_tasks.evaluation import CocoKeypointMetric, TopdownCocoMetric
+    model = MODELS.build(dict(
+        type='MultiTaskModel', backbone=dict(type='HRNet', arch='w18_small_v1'),
+        heads=dict(bottomup=dict(type='HigherHRNetHead', pred_prefix='bu_'),
+                   topdown=dict(type='HeatmapHead', pred_prefix='td_')),
+        test_cfg=dict(bottomup=dict(flip_test=False), topdown=dict(flip_test=False)))).eval()
+    sample = BaseDataElement(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64), img_id=1,
+                                           bbox=np.array([[0, 0, 64, 64]]),
+                                           input_scale=np.array([64, 64])))
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 64, 64), [sample], mode='predict')[0]
+    assert out.td_pred_keypoints.shape == (1, 17, 2)
+    assert out.bu_pred_keypoints.ndim == 3 and 'pred_keypoints' not in out
+    bottomup, topdown = CocoKeypointMetric(pred_prefix='bu_'), TopdownCocoMetric(
+        pred_prefix='td_')
+    bottomup.process(None, [out.to_dict()])
+    topdown.process(None, [out.to_dict()])
+    np.testing.assert_array_equal(topdown.results[0]['keypoints'], out.td_pred_keypoints[0])
+    assert len(bottomup.results[0]['scores']) == len(out.bu_pred_scores)
+
+
+def test_backbone_of_a_classification_run_starts_top_down(tmp_path):
+    """What tools/transfer.py does between runs: a cls-trained backbone (all four stage-4
+    outputs) initialises the top-down backbone (stride-4 output only)."""
+    from mmengine.config import Config
+    cls_model = MODELS.build(Config.fromfile(osp.join(ROOT, 'configs/tiny/cls.py')).model)
+    torch.save({'state_dict': cls_model.state_dict()}, tmp_path / 'cls.pth')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/transfer/tiny_topdown_from_cls.py')).model
+    cfg.backbone.init_cfg.checkpoint = str(tmp_path / 'cls.pth')
+    model = MODELS.build(cfg)
+    model.init_weights()
+    ours, theirs = model.backbone.state_dict(), cls_model.backbone.state_dict()
+    assert all(torch.equal(v, theirs[k]) for k, v in ours.items())
+    assert set(theirs) - set(ours)  # the fuse rows a 'highest' backbone does not build
