@@ -1,9 +1,12 @@
 """Run a trained model on images and write the picture of each result as PNG.
 
     python tools/demo.py CONFIG CHECKPOINT IMAGE [IMAGE ...] [--out out.png | --out-dir DIR]
+                         [--score-thr T] [--kpt-thr T] [--joint-scores]
 
-Classification writes the top-5 labels on the image; every task draws its own
-result type (see hrnet_tasks.apis).
+Every task draws its own result type in one style (hrnet_tasks.apis.drawing): the
+picture and, on its right, a legend of what it shows (top-5 classes with scores, the
+segmentation classes present, the people drawn with their scores); people and joints
+below --score-thr / --kpt-thr are neither drawn nor reported.
 """
 import argparse
 import os
@@ -22,6 +25,13 @@ def main(argv=None):
     parser.add_argument('--out', help='output PNG (one input image)')
     parser.add_argument('--out-dir', default='demo_out', help='output folder (several images)')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--kpt-thr', type=float, default=0.3,
+                        help='pose: joints scored below it are not drawn (default 0.3)')
+    parser.add_argument('--score-thr', type=float, default=0.3,
+                        help='people and boxes scored below it are neither drawn nor reported '
+                        '(default 0.3, as mmpose\'s visualiser)')
+    parser.add_argument('--joint-scores', action='store_true',
+                        help='pose: write each drawn joint\'s score beside it')
     args = parser.parse_args(argv)
     for path in [args.config, args.checkpoint, *args.images]:
         if not osp.isfile(path):
@@ -33,16 +43,29 @@ def main(argv=None):
     if damaged:
         sys.exit(f'error: {damaged}')
     import cv2
+    from mmengine.config import Config
 
     from hrnet_tasks.apis import inference, init_model, task_of
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    from hrnet_tasks.apis.inference import require_test_pipeline
+    from hrnet_tasks.errors import CheckpointError, ConfigError
+    try:
+        cfg = Config.fromfile(args.config)
+        require_test_pipeline(cfg)  # before the model is built
+        model = init_model(cfg, args.checkpoint, device=args.device)
+    except (ConfigError, CheckpointError) as err:
+        sys.exit(f'error: {err}')
     adapter = task_of(model)
+    from hrnet_tasks.apis.drawing import DrawStyle
+    style = DrawStyle(score_thr=args.score_thr, kpt_thr=args.kpt_thr,
+                      joint_scores=args.joint_scores)
     results = inference(model, args.images)
     for image_path, result in zip(args.images, results):
         out = args.out or osp.join(args.out_dir, osp.splitext(osp.basename(image_path))[0] + '.png')
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        cv2.imwrite(out, adapter.draw(cv2.imread(image_path), result, model))
-        print(f'{image_path}: {result}\n  -> {out}')
+        cv2.imwrite(out, adapter.draw(cv2.imread(image_path), result, model, style=style))
+        # what the picture shows (e.g. the people above --score-thr), so the counts agree
+        shown = adapter.shown(result, style) if adapter.shown else result
+        print(f'{image_path}: {shown}\n  -> {out}')
 
 
 if __name__ == '__main__':

@@ -2,10 +2,10 @@
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-import cv2
 import numpy as np
 from mmpretrain.models import ImageClassifier
 
+from hrnet_tasks.apis.drawing import DrawStyle, add_legend, upscale
 from hrnet_tasks.apis.inference import (TaskAdapter, build_test_pipeline, collate_and_predict,
                                         load_inputs, register_task)
 
@@ -37,18 +37,17 @@ def infer_classification(model, images, topk: int = 5) -> List[ClassificationRes
     return results
 
 
-def draw_classification(image: np.ndarray, result: ClassificationResult, model=None) -> np.ndarray:
-    """The image (upscaled to >= 320 px wide) with the top-k labels and scores written on it."""
-    scale = max(1.0, 320 / image.shape[1])
-    canvas = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-    line = 22
-    height = line * len(result.labels) + 10
-    cv2.rectangle(canvas, (0, 0), (canvas.shape[1], height), (0, 0, 0), -1)
-    for k, (name, score) in enumerate(zip(result.names, result.scores)):
-        text = f'{k + 1}. {name}  {score:.3f}'
-        cv2.putText(canvas, text, (6, line * (k + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
-                    (255, 255, 255), 1, cv2.LINE_AA)
-    return canvas
+def topk_legend(result: ClassificationResult, topk: int) -> list:
+    """Legend entries: the ``topk`` best classes with their scores, best first."""
+    return [(None, f'{k + 1}. {name}  {score:.3f}')
+            for k, (name, score) in enumerate(zip(result.names[:topk], result.scores[:topk]))]
+
+
+def draw_classification(image: np.ndarray, result: ClassificationResult, model=None,
+                        style: DrawStyle = DrawStyle()) -> np.ndarray:
+    """The image (upscaled) with the top-k classes and their scores beside it."""
+    canvas, _ = upscale(image, long_side=320)
+    return add_legend(canvas, topk_legend(result, style.topk))
 
 
 register_task(TaskAdapter('cls', (ImageClassifier, ), infer_classification, draw_classification))

@@ -22,7 +22,11 @@ class TaskAdapter:
     name: str
     model_types: tuple
     infer: Callable  # (model, list of images) -> list of results
-    draw: Callable  # (image BGR array, result, model) -> BGR array
+    # (image BGR array, result, model, style: hrnet_tasks.apis.drawing.DrawStyle) -> BGR array
+    draw: Callable
+    # (result, style) -> the part of the result the picture shows (e.g. the people above the
+    # score threshold), which tools/demo.py prints; None: all of it
+    shown: Optional[Callable] = None
 
 
 TASKS: Dict[str, TaskAdapter] = {}
@@ -47,11 +51,13 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     register_all_modules()
     from hrnet_tasks.engine.arch_check import check_hrnet_archs
     from hrnet_tasks.engine.checkpoint import load_checkpoint_file
+    from hrnet_tasks.engine.registered_types import check_registered_types
     from hrnet_tasks.models.converters.common import unwrap_state_dict
     from hrnet_tasks.registry import MODELS
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    check_registered_types(cfg)
     model = MODELS.build(cfg.model)
     if checkpoint:
         ckpt = load_checkpoint_file(checkpoint)
@@ -89,8 +95,19 @@ def optimize_model(model: torch.nn.Module, bf16: Optional[bool] = None) -> torch
     return fast
 
 
+def require_test_pipeline(cfg: Config):
+    """One-line :class:`ConfigError` when the config has no ``test_pipeline``."""
+    if not cfg.get('test_pipeline'):
+        from hrnet_tasks.errors import ConfigError
+        raise ConfigError(
+            f'{cfg.filename or "the config"} has no test_pipeline, which inference and '
+            "tools/demo.py run on every image: define test_pipeline = [dict(type='LoadImage'), "
+            "..., dict(type='Pack...Inputs')] in the config, as configs/tiny/pose.py does")
+
+
 def build_test_pipeline(cfg: Config, from_array: bool) -> Compose:
     """The config's test pipeline; for in-memory images the loading step is dropped."""
+    require_test_pipeline(cfg)
     steps = [dict(t) for t in cfg.test_pipeline]
     if from_array:
         steps = [t for t in steps if not t['type'].startswith('Load')]

@@ -3,13 +3,13 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Dict, List
 
-import cv2
 import numpy as np
 
-from hrnet_tasks.apis.classification import ClassificationResult, class_names
+from hrnet_tasks.apis.classification import ClassificationResult, class_names, topk_legend
+from hrnet_tasks.apis.drawing import DrawStyle, add_legend, draw_people, upscale
 from hrnet_tasks.apis.inference import TaskAdapter, collate_and_predict, load_inputs, register_task
-from hrnet_tasks.apis.pose import PoseResult, draw_pose, pose_metainfo
-from hrnet_tasks.apis.segmentation import SegmentationResult, colour_mask
+from hrnet_tasks.apis.pose import PoseResult, people_legend, pose_metainfo
+from hrnet_tasks.apis.segmentation import SegmentationResult, blend_mask, class_legend
 from hrnet_tasks.models.multitask import MultiTaskModel
 
 
@@ -32,8 +32,9 @@ class MultiTaskResult:
 def _pipelines(cfg):
     """The config's test pipeline without the label loaders (inference has no labels)."""
     from mmengine.dataset import Compose
-    if 'test_pipeline' not in cfg:
-        raise KeyError('inference with a MultiTaskModel needs `test_pipeline` in the config')
+
+    from hrnet_tasks.apis.inference import require_test_pipeline
+    require_test_pipeline(cfg)
     steps = [dict(t) for t in cfg.test_pipeline
              if t['type'] not in ('LoadPersonMask', 'LoadSegAnnotations')]
     return Compose(steps), Compose([t for t in steps if not t['type'].startswith('Load')])
@@ -84,26 +85,32 @@ def infer_multitask(model, images) -> List[MultiTaskResult]:
 
 
 def draw_multitask(image: np.ndarray, result: MultiTaskResult, model=None,
-                   alpha: float = 0.5) -> np.ndarray:
-    """One picture: the segmentation mask blended over the image, the skeletons drawn on
-    top, the best class written in the corner."""
-    canvas = image
-    for res in result.tasks.values():
+                   style: DrawStyle = DrawStyle()) -> np.ndarray:
+    """One picture: the segmentation masks blended over the image, the skeletons on top,
+    and one legend on the right: the classes present, the people drawn, the top-k classes
+    (the single-task pictures' pieces, hrnet_tasks.apis.drawing)."""
+    canvas, legend = image, []
+    for name, res in result.tasks.items():
         if isinstance(res, SegmentationResult):
-            mask = colour_mask(res.label_map, res.palette)
-            canvas = cv2.addWeighted(canvas, 1 - alpha, mask, alpha, 0)
-    poses = [(n, r) for n, r in result.tasks.items() if isinstance(r, PoseResult)]
-    if poses:
-        name, pose = poses[0]
-        canvas = draw_pose(canvas, pose, _task_view(model, name) if model is not None else None)
-    else:
-        scale = max(1.0, 480 / max(canvas.shape[:2]))
-        canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-    for res in result.tasks.values():
-        if isinstance(res, ClassificationResult):
-            cv2.putText(canvas, f'{res.names[0]} {res.scores[0]:.2f}', (6, 20),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
-    return canvas
+            canvas = blend_mask(canvas, res, style.alpha)
+            legend += [(None, f'{name}:')] + class_legend(res)
+    canvas, scale = upscale(canvas)
+    for name, res in result.tasks.items():
+        if isinstance(res, PoseResult):
+            meta = pose_metainfo(_task_view(model, name) if model is not None else None)
+            drawn = draw_people(canvas, res.keypoints, res.scores, meta['skeleton_links'],
+                                scale, style)
+            legend += [(None, f'{name}:')] + people_legend(res.scores, drawn, style)
+        elif isinstance(res, ClassificationResult):
+            legend += [(None, f'{name}:')] + topk_legend(res, style.topk)
+    return add_legend(canvas, legend)
 
 
-register_task(TaskAdapter('multitask', (MultiTaskModel, ), infer_multitask, draw_multitask))
+def visible_parts(result: MultiTaskResult, style: DrawStyle = DrawStyle()) -> MultiTaskResult:
+    """What ``draw_multitask`` shows: each pose result cut to its visible people."""
+    return MultiTaskResult({name: res.visible(style) if isinstance(res, PoseResult) else res
+                            for name, res in result.tasks.items()})
+
+
+register_task(TaskAdapter('multitask', (MultiTaskModel, ), infer_multitask, draw_multitask,
+                          shown=visible_parts))

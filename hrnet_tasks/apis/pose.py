@@ -2,9 +2,9 @@
 from dataclasses import dataclass
 from typing import List
 
-import cv2
 import numpy as np
 
+from hrnet_tasks.apis.drawing import DrawStyle, add_legend, draw_people, upscale, visible_people
 from hrnet_tasks.apis.inference import (TaskAdapter, build_test_pipeline, collate_and_predict,
                                         load_inputs, register_task)
 from hrnet_tasks.models.pose_estimators import BottomUpPoseEstimator
@@ -21,7 +21,13 @@ class PoseResult:
 
     def __repr__(self):
         best = f', best score {float(self.scores.max()):.3f}' if len(self) else ''
-        return f'PoseResult({len(self)} people, {len(self.keypoint_names)} keypoints{best})'
+        people = '1 person' if len(self) == 1 else f'{len(self)} people'
+        return f'PoseResult({people}, {len(self.keypoint_names)} keypoints{best})'
+
+    def visible(self, style: DrawStyle = DrawStyle()) -> 'PoseResult':
+        """The people a picture drawn with ``style`` shows (``drawing.visible_people``)."""
+        keep = visible_people(self.keypoints, self.scores, style)
+        return PoseResult(self.keypoints[keep], self.scores[keep], self.keypoint_names)
 
 
 def pose_metainfo(model) -> dict:
@@ -45,38 +51,24 @@ def infer_pose(model, images) -> List[PoseResult]:
     return results
 
 
-def draw_pose(image: np.ndarray,
-              result: PoseResult,
-              model=None,
-              score_thr: float = 0.1,
-              max_people: int = 20) -> np.ndarray:
-    """Skeletons (links from the metainfo) and joint scores on an upscaled copy of the image."""
-    meta = pose_metainfo(model)
-    scale = max(1.0, 480 / max(image.shape[:2]))
-    canvas = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-    rng = np.random.default_rng(0)
-    for p in range(min(len(result), max_people)):
-        if result.scores[p] < score_thr:
-            continue
-        colour = tuple(int(c) for c in rng.integers(60, 256, 3))
-        pts = result.keypoints[p]
-        for a, b in meta['skeleton_links']:
-            if pts[a, 2] >= score_thr and pts[b, 2] >= score_thr:
-                cv2.line(canvas, (int(pts[a, 0] * scale), int(pts[a, 1] * scale)),
-                         (int(pts[b, 0] * scale), int(pts[b, 1] * scale)), colour, 2, cv2.LINE_AA)
-        for x, y, s in pts:
-            if s < score_thr:
-                continue
-            c = (int(x * scale), int(y * scale))
-            cv2.circle(canvas, c, 3, colour, -1, cv2.LINE_AA)
-            cv2.putText(canvas, f'{s:.2f}', (c[0] + 3, c[1] - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.3,
-                        (255, 255, 255), 1, cv2.LINE_AA)
-        top = pts[pts[:, 2] >= score_thr]
-        if len(top):
-            org = (int(top[:, 0].min() * scale), max(10, int(top[:, 1].min() * scale) - 6))
-            cv2.putText(canvas, f'{result.scores[p]:.2f}', org, cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                        colour, 1, cv2.LINE_AA)
-    return canvas
+def draw_pose(image: np.ndarray, result: PoseResult, model=None,
+              style: DrawStyle = DrawStyle()) -> np.ndarray:
+    """The skeletons of the people above ``style.score_thr`` (joints above ``style.kpt_thr``,
+    links from the metainfo) on an upscaled copy of the image, and a legend with their
+    number and scores: the people ``result.visible(style)`` holds."""
+    canvas, scale = upscale(image)
+    drawn = draw_people(canvas, result.keypoints, result.scores,
+                        pose_metainfo(model)['skeleton_links'], scale, style)
+    return add_legend(canvas, people_legend(result.scores, drawn, style))
 
 
-register_task(TaskAdapter('pose', (BottomUpPoseEstimator, ), infer_pose, draw_pose))
+def people_legend(scores: np.ndarray, drawn, style: DrawStyle) -> list:
+    """Legend entries: how many people are drawn at which threshold, then each one's score
+    in its colour."""
+    head = (None, f'{len(drawn)} {"person" if len(drawn) == 1 else "people"}, score >= '
+                  f'{style.score_thr:g} (joints >= {style.kpt_thr:g})')
+    return [head] + [(colour, f'person {p + 1}: {scores[p]:.2f}') for p, colour in drawn]
+
+
+register_task(TaskAdapter('pose', (BottomUpPoseEstimator, ), infer_pose, draw_pose,
+                          shown=PoseResult.visible))

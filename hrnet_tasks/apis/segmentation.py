@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 from mmengine.dataset import Compose
 
+from hrnet_tasks.apis.drawing import DrawStyle, add_legend, upscale
 from hrnet_tasks.apis.inference import (TaskAdapter, collate_and_predict, load_inputs,
-                                        register_task)
+                                        register_task, require_test_pipeline)
 from hrnet_tasks.models.segmentors import EncoderDecoder
 
 
@@ -47,6 +48,7 @@ def _meta(model):
 
 
 def _pipelines(cfg):
+    require_test_pipeline(cfg)
     steps = [dict(t) for t in cfg.test_pipeline if t['type'] != 'LoadSegAnnotations']
     return Compose(steps), Compose([t for t in steps if not t['type'].startswith('Load')])
 
@@ -67,34 +69,39 @@ def colour_mask(label_map: np.ndarray, palette: Sequence[tuple]) -> np.ndarray:
     return lut[np.clip(label_map, 0, 255).astype(np.uint8)]
 
 
-def draw_segmentation(image: np.ndarray, result: SegmentationResult, model=None,
-                      alpha: float = 0.5) -> np.ndarray:
-    """Image blended with the coloured mask (upscaled to >= 512 px wide), plus a legend
-    of the classes present (largest first) on the right."""
+def class_legend(result: SegmentationResult) -> list:
+    """Legend entries of the classes present, largest area first: swatch, name and share
+    (a class whose palette colour is black is not painted, and says so)."""
+    entries = []
+    for cls in result.present:
+        colour = tuple(int(v) for v in result.palette[cls][::-1]) \
+            if cls < len(result.palette) else (0, 0, 0)
+        name = result.classes[cls] if cls < len(result.classes) else str(cls)
+        unpainted = ' (not painted)' if colour == (0, 0, 0) else ''
+        entries.append((colour, f'{name} {100 * (result.label_map == cls).mean():.0f}%'
+                                f'{unpainted}'))
+    return entries
+
+
+def blend_mask(image: np.ndarray, result: SegmentationResult, alpha: float) -> np.ndarray:
+    """``image`` with the coloured label map blended over it at opacity ``alpha``; pixels of
+    black classes (e.g. the background of person segmentation, ignore) stay as they are, so
+    the photo is not darkened where nothing was found."""
     mask = colour_mask(result.label_map, result.palette)
     if mask.shape[:2] != image.shape[:2]:
         mask = cv2.resize(mask, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
-    blend = cv2.addWeighted(image, 1 - alpha, mask, alpha, 0)
-    scale = max(1.0, 512 / blend.shape[1])
-    if scale > 1:
-        blend = cv2.resize(blend, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-    line, width = 22, 200
-    present = result.present
-    height = max(blend.shape[0], line * len(present) + 12)
-    canvas = np.full((height, blend.shape[1] + width, 3), 255, np.uint8)
-    canvas[:blend.shape[0], :blend.shape[1]] = blend
-    x0 = blend.shape[1] + 8
-    for k, cls in enumerate(present):
-        y = 8 + k * line
-        colour = tuple(int(v) for v in result.palette[cls][::-1]) if cls < len(result.palette) \
-            else (0, 0, 0)
-        cv2.rectangle(canvas, (x0, y), (x0 + 16, y + 16), colour, -1)
-        cv2.rectangle(canvas, (x0, y), (x0 + 16, y + 16), (0, 0, 0), 1)
-        name = result.classes[cls] if cls < len(result.classes) else str(cls)
-        share = 100 * (result.label_map == cls).mean()
-        cv2.putText(canvas, f'{name} {share:.0f}%', (x0 + 22, y + 13), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.45, (0, 0, 0), 1, cv2.LINE_AA)
-    return canvas
+    out = cv2.addWeighted(image, 1 - alpha, mask, alpha, 0)
+    plain = ~mask.any(axis=2)
+    out[plain] = image[plain]
+    return out
+
+
+def draw_segmentation(image: np.ndarray, result: SegmentationResult, model=None,
+                      style: DrawStyle = DrawStyle()) -> np.ndarray:
+    """Image blended with the coloured mask (``style.alpha``), upscaled, plus a legend of
+    the classes present (largest first) on the right."""
+    canvas, _ = upscale(blend_mask(image, result, style.alpha))
+    return add_legend(canvas, class_legend(result))
 
 
 register_task(TaskAdapter('seg', (EncoderDecoder, ), infer_segmentation, draw_segmentation))

@@ -110,8 +110,8 @@ def test_demo_draws_mask_and_legend(trained, tiny_data, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'SegmentationResult(256x128: road' in proc.stdout
     picture = cv2.imread(str(out))
-    assert picture.shape == (256, 512 + 200, 3)  # upscaled x2 + legend column
-    legend = picture[:, 512:]
+    assert picture.shape[0] == 320 and picture.shape[1] > 640  # long side 640 + legend column
+    legend = picture[:, 640:]
     assert (legend != 255).any(axis=2).sum() > 500  # swatches and names drawn
 
 
