@@ -57,8 +57,8 @@ class FaceLandmarkDataset(CheckedDatasetMixin, BaseDataset):
         metainfo (dict, optional): overrides of the set's metainfo (a dict with
             ``keypoint_names`` replaces it; ``dict(from_file=...)`` loads one).
         box_source (str, optional): ``'center_scale'`` (default except COFW), ``'keypoints'``
-            (official COFW) or ``'bbox'`` (the JSON ``bbox``, x + w clipped to the image, as
-            mmpose does for COFW).
+            (official COFW; csv or JSON) or ``'bbox'`` (the JSON ``bbox``, x + w clipped to
+            the image, as mmpose does for COFW).
         skip_bad_images (bool): drop (and count) faces whose image is absent instead of
             raising, and skip undecodable images in training.
 
@@ -142,6 +142,9 @@ class FaceLandmarkDataset(CheckedDatasetMixin, BaseDataset):
         num_cols = len(head) + 2 * k
         layout = f'{",".join(head)} + {2 * k} point coordinates'
         img_root = self.data_prefix.get('img', '')
+        if self.box_source == 'bbox':
+            raise ValueError(f"{self.ann_file}: box_source='bbox' needs the JSON bbox; an official "
+                             "csv has center/scale ('center_scale') and points ('keypoints')")
         faces, img_ids = [], {}
         with open(self.ann_file, newline='') as f:
             rows = csv.reader(f)
@@ -166,9 +169,13 @@ class FaceLandmarkDataset(CheckedDatasetMixin, BaseDataset):
                 name = row[0]
                 center = values[len(head) - 3:len(head) - 1]
                 points = values[len(head) - 1:].reshape(k, 2)
+                side = None
+                if self.box_source == 'keypoints':
+                    center, side = box_from_keypoints(points)
                 faces.append(
                     self._face(name, img_ids.setdefault(name, len(img_ids)), line - 2, points,
-                               np.ones(k), center, scale, extra.get('box_size'), img_root))
+                               np.ones(k), center, scale, extra.get('box_size'), img_root,
+                               side=side))
         return faces
 
     def _read_json(self) -> List[dict]:

@@ -133,6 +133,14 @@ def test_aflw_csv_reads_box_size(tmp_path):
     assert s['box_size'] == 321.0
     np.testing.assert_allclose(_center_side(s)[0], (120, 130))
     np.testing.assert_allclose(s['keypoints'][0, 1], (102, 103))
+    # the official COFW rule from a csv's points: x 100..136, y 101..137
+    s = AFLWDataset(ann_file=ann, data_prefix=dict(img=str(tmp_path)),
+                    box_source='keypoints').get_data_info(0)
+    center, side = _center_side(s)
+    np.testing.assert_allclose(center, (118, 119))
+    assert side == 36
+    with pytest.raises(ValueError, match="box_source='bbox' needs the JSON bbox"):
+        AFLWDataset(ann_file=ann, box_source='bbox')
 
 
 def test_csv_row_with_wrong_column_count_names_file_and_line(tmp_path):
