@@ -38,9 +38,13 @@ def infer_classification(model, images, topk: int = 5) -> List[ClassificationRes
 
 
 def topk_legend(result: ClassificationResult, topk: int) -> list:
-    """Legend entries: the ``topk`` best classes with their scores, best first."""
-    return [(None, f'{k + 1}. {name}  {score:.3f}')
-            for k, (name, score) in enumerate(zip(result.names[:topk], result.scores[:topk]))]
+    """Legend entries: the ``topk`` best classes with their scores, best first (a score that
+    rounds to 0.000 is written ``<0.001``, not as zero)."""
+    entries = []
+    for k, (name, score) in enumerate(zip(result.names[:topk], result.scores[:topk])):
+        entries.append((None, f'{k + 1}. {name}  ' + (f'{score:.3f}' if score >= 5e-4
+                                                      else '<0.001')))
+    return entries
 
 
 def draw_classification(image: np.ndarray, result: ClassificationResult, model=None,

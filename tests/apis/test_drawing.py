@@ -85,13 +85,14 @@ def test_seg_legend_lists_the_classes_present_largest_first():
 
 
 def test_classification_lists_the_top5_with_scores():
-    result = ClassificationResult([3, 1, 4, 0, 2, 5], [0.5, 0.2, 0.1, 0.1, 0.05, 0.05],
+    """Top-5 beside the image; a score that would print as 0.000 reads <0.001."""
+    result = ClassificationResult([3, 1, 4, 0, 2, 5], [0.5, 0.2, 0.1, 0.1, 2e-5, 1e-6],
                                   ['cat', 'dog', 'fox', 'owl', 'bee', 'elk'])
     image = np.zeros((64, 64, 3), np.uint8)
     picture = draw_classification(image, result)
     assert picture.shape[0] >= 320 and picture.shape[1] > 320
     assert [t for _, t in topk_legend(result, 5)] == [
-        '1. cat  0.500', '2. dog  0.200', '3. fox  0.100', '4. owl  0.100', '5. bee  0.050']
+        '1. cat  0.500', '2. dog  0.200', '3. fox  0.100', '4. owl  0.100', '5. bee  <0.001']
 
 
 def test_boxes_below_the_threshold_are_left_out():
