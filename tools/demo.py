@@ -1,12 +1,13 @@
 """Run a trained model on images and write the picture of each result as PNG.
 
     python tools/demo.py CONFIG CHECKPOINT IMAGE [IMAGE ...] [--out out.png | --out-dir DIR]
-                         [--score-thr T] [--kpt-thr T] [--joint-scores]
+                         [--bboxes FILE] [--score-thr T] [--kpt-thr T] [--joint-scores]
 
 Every task draws its own result type in one style (hrnet_tasks.apis.drawing): the
 picture and, on its right, a legend of what it shows (top-5 classes with scores, the
 segmentation classes present, the people drawn with their scores); people and joints
-below --score-thr / --kpt-thr are neither drawn nor reported.
+below --score-thr / --kpt-thr are neither drawn nor reported. Top-down pose draws a
+skeleton per person box of ``--bboxes`` (the whole image is one person without it).
 """
 import argparse
 import os
@@ -25,6 +26,10 @@ def main(argv=None):
     parser.add_argument('--out', help='output PNG (one input image)')
     parser.add_argument('--out-dir', default='demo_out', help='output folder (several images)')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--bboxes', metavar='FILE',
+                        help='top-down pose: person boxes, JSON: a list of [x, y, w, h] (or of '
+                        'COCO detection results {"bbox": ..., "score": ...}) for one image, or '
+                        'a dict image -> such a list')
     parser.add_argument('--kpt-thr', type=float, default=0.3,
                         help='pose: joints scored below it are not drawn (default 0.3)')
     parser.add_argument('--score-thr', type=float, default=0.3,
@@ -33,7 +38,8 @@ def main(argv=None):
     parser.add_argument('--joint-scores', action='store_true',
                         help='pose: write each drawn joint\'s score beside it')
     args = parser.parse_args(argv)
-    for path in [args.config, args.checkpoint, *args.images]:
+    boxes_file = [args.bboxes] if args.bboxes else []
+    for path in [args.config, args.checkpoint, *args.images, *boxes_file]:
         if not osp.isfile(path):
             sys.exit(f'error: file not found: {path}')
     if args.out and len(args.images) > 1:
@@ -58,7 +64,19 @@ def main(argv=None):
     from hrnet_tasks.apis.drawing import DrawStyle
     style = DrawStyle(score_thr=args.score_thr, kpt_thr=args.kpt_thr,
                       joint_scores=args.joint_scores)
-    results = inference(model, args.images)
+    if args.bboxes:
+        from hrnet_tasks.apis.topdown import inference_topdown, read_bboxes
+        from hrnet_tasks.models.pose_estimators import TopdownPoseEstimator
+        if not isinstance(model, TopdownPoseEstimator):
+            sys.exit(f'error: --bboxes is for top-down models (TopdownPoseEstimator), not '
+                     f'{type(model).__name__}')
+        try:
+            boxes = read_bboxes(args.bboxes, args.images)
+        except ValueError as err:
+            sys.exit(f'error: {err}')
+        results = [inference_topdown(model, image, *boxes[image]) for image in args.images]
+    else:
+        results = inference(model, args.images)
     for image_path, result in zip(args.images, results):
         out = args.out or osp.join(args.out_dir, osp.splitext(osp.basename(image_path))[0] + '.png')
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)

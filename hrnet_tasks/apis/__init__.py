@@ -2,8 +2,10 @@ from .classification import ClassificationResult
 from .pose import PoseResult
 from .segmentation import SegmentationResult
 from .multitask import MultiTaskResult
+from .topdown import TopdownPoseResult, inference_topdown, read_bboxes
 from .inference import (TASKS, TaskAdapter, inference, init_model, optimize_model, register_task,
                         task_of)
 
 __all__ = ['ClassificationResult', 'MultiTaskResult', 'PoseResult', 'SegmentationResult', 'TASKS',
-           'TaskAdapter', 'inference', 'init_model', 'optimize_model', 'register_task', 'task_of']
+           'TaskAdapter', 'TopdownPoseResult', 'inference', 'inference_topdown', 'init_model',
+           'optimize_model', 'read_bboxes', 'register_task', 'task_of']
