@@ -74,7 +74,8 @@ def main(argv=None):
             boxes = read_bboxes(args.bboxes, args.images)
         except ValueError as err:
             sys.exit(f'error: {err}')
-        results = [inference_topdown(model, image, *boxes[image]) for image in args.images]
+        infer_boxes = adapter.infer_boxes or inference_topdown
+        results = [infer_boxes(model, image, *boxes[image]) for image in args.images]
     else:
         results = inference(model, args.images)
     for image_path, result in zip(args.images, results):

@@ -27,6 +27,11 @@ class TaskAdapter:
     # (result, style) -> the part of the result the picture shows (e.g. the people above the
     # score threshold), which tools/demo.py prints; None: all of it
     shown: Optional[Callable] = None
+    # narrows model_types (e.g. a top-down model trained on faces); such adapters are tried first
+    accepts: Optional[Callable] = None  # (model) -> bool
+    # per-instance models: (model, image, boxes (P, 4) x1 y1 x2 y2, box scores (P,)) -> result,
+    # what tools/demo.py --bboxes calls (None: apis.topdown.inference_topdown)
+    infer_boxes: Optional[Callable] = None
 
 
 TASKS: Dict[str, TaskAdapter] = {}
@@ -38,8 +43,10 @@ def register_task(adapter: TaskAdapter):
 
 
 def task_of(model: torch.nn.Module) -> TaskAdapter:
-    for adapter in TASKS.values():
-        if isinstance(model, adapter.model_types):
+    adapters = sorted(TASKS.values(), key=lambda a: a.accepts is None)
+    for adapter in adapters:
+        if isinstance(model, adapter.model_types) and (adapter.accepts is None
+                                                        or adapter.accepts(model)):
             return adapter
     raise TypeError(f'no inference adapter for {type(model).__name__}; '
                     f'registered tasks: {", ".join(TASKS)}')
