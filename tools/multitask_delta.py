@@ -312,6 +312,8 @@ def markdown(report: dict) -> str:
                      + ' | '.join(rel) + f' | **{_pm(entry["delta_m_mean_se"])}** | '
                      f'{entry["verdict_vs_single"]} | {ref_cell} | {entry["s_per_iter"]:.3f} | '
                      f'{entry["cpu_s_per_iter"]:.3f} | {weights} |')
+    if not report['arms']:
+        return '\n'.join(lines) + '\n'
     lines += ['', '## Δm per seed (%)', '', '| run | ' + ' | '.join(
         f'seed {s}' for s in _all_seeds(report)) + ' |',
         '|---|' + '---|' * len(_all_seeds(report))]

@@ -8,11 +8,13 @@ from typing import Optional
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed, master_only
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner as MMEngineRunner
 
 from hrnet_tasks.checkpoint_files import unloadable_checkpoint
 from hrnet_tasks.engine.arch_check import HRNetArchCheckHook
 from hrnet_tasks.engine.dataset_check import DatasetModelCheckHook
+from hrnet_tasks.engine.loss_balance_hook import LossBalanceHook
 from hrnet_tasks.engine.nan_guard import NonFiniteLossHook
 from hrnet_tasks.engine.schedule import follow_config_schedule, schedule_bounds
 from hrnet_tasks.errors import CheckpointError, ConfigError
@@ -77,6 +79,10 @@ class Runner(MMEngineRunner):
             self.register_hook(HRNetArchCheckHook())
         if not any(isinstance(hook, NonFiniteLossHook) for hook in self.hooks):
             self.register_hook(NonFiniteLossHook())  # stops a run whose loss stays NaN
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        if hasattr(model, 'loss_balancer') and not any(isinstance(hook, LossBalanceHook)
+                                                       for hook in self.hooks):
+            self.register_hook(LossBalanceHook())  # MultiTaskModel: its balancing's loop side
         if not any(isinstance(hook, DatasetModelCheckHook) for hook in self.hooks):
             self.register_hook(DatasetModelCheckHook())  # e.g. head K vs dataset K, one line
 
