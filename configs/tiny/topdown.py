@@ -23,9 +23,10 @@ optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=30, T_max=29, eta_min=2e-5,
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=20, T_max=19, eta_min=2e-5,
          convert_to_iter_based=True),
 ]
-train_cfg = dict(max_epochs=30, val_interval=30)
+# one validation, at the end (GT-box AP 0.965 already after 11 epochs of a 30-epoch run)
+train_cfg = dict(max_epochs=20, val_interval=20)
 auto_scale_lr = dict(base_batch_size=32)
 default_hooks = dict(logger=dict(interval=5), checkpoint=dict(max_keep_ckpts=2))
