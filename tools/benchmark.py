@@ -39,8 +39,8 @@ over timm fp32 NCHW), ``ratio vs mmpretrain: X.XX`` and ``ratio vs timm: X.XX``
 (its first step). The header names the CPU's vector ISA and whether it has native
 bf16; ``--bf16`` on a CPU without it prints a warning (bf16 is emulated there).
 
-Further subcommands (``pose``, ``seg``, ``pipeline``, ``multitask``, ``topdown``) plug in
-through :data:`SUBCOMMANDS`, reusing :class:`Candidate`, :func:`measure_interleaved` and
+Further subcommands (``pose``, ``seg``, ``pipeline``, ``multitask``, ``topdown``, ``balance``)
+plug in through :data:`SUBCOMMANDS`, reusing :class:`Candidate`, :func:`measure_interleaved` and
 :func:`report`.
 """
 import argparse
@@ -486,6 +486,25 @@ def add_topdown_parser(subparsers):
 
 
 SUBCOMMANDS['topdown'] = add_topdown_parser
+
+
+def add_balance_parser(subparsers):
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark_balance import add_parser  # tools/benchmark_balance.py
+    add_parser(subparsers, sys.modules[__name__])
+
+
+SUBCOMMANDS['balance'] = add_balance_parser
+
+
+def add_det_parsers(subparsers):
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from benchmark_det import add_detpose_parser, add_parser  # tools/benchmark_det.py
+    add_parser(subparsers, sys.modules[__name__])
+    add_detpose_parser(subparsers, sys.modules[__name__])
+
+
+SUBCOMMANDS['det'] = add_det_parsers  # also 'detpose'
 
 
 def parse_args(argv=None):

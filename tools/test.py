@@ -2,8 +2,11 @@
 
     python tools/test.py CONFIG CHECKPOINT [--dist] [--amp] [--out FILE] [--cfg-options k=v ...]
 
-Shows a progress bar (images/s, ETA) on a terminal and a log line every 10 %
-otherwise.
+``--out dets.json`` writes a detector's boxes as COCO results (what the top-down pose
+datasets read as ``bbox_file``); another ``--out`` pickles every prediction.
+
+Shows rich's progress bar (images/s, or s/image below one image a second; ETA) on a
+terminal and a log line every 10 % otherwise.
 """
 import argparse
 import os.path as osp
@@ -18,8 +21,19 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     add_common_args(parser)
-    parser.add_argument('--out', help='dump every prediction to this pickle file')
+    parser.add_argument('--out', help='dump every prediction to this pickle file; a .json '
+                        'file gets the COCO results of a detection metric (CocoDetMetric)')
     return parser.parse_args(argv)
+
+
+def writes_results_file(metric_cfg) -> bool:
+    """Whether the metric of ``metric_cfg`` takes a ``results_file`` (COCO results json)."""
+    import inspect
+
+    from hrnet_tasks.registry import METRICS
+    metric_cls = METRICS.get(metric_cfg.get('type')) if isinstance(metric_cfg, dict) else None
+    return metric_cls is not None and \
+        'results_file' in inspect.signature(metric_cls.__init__).parameters
 
 
 def main(argv=None):
@@ -57,7 +71,19 @@ def main(argv=None):
     if args.out:
         evaluator = cfg.test_evaluator
         evaluator = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
-        cfg.test_evaluator = evaluator + [dict(type='DumpResults', out_file_path=args.out)]
+        if args.out.endswith('.json'):
+            # metrics that write COCO results take the file (CocoDetMetric's is the top-down
+            # pose bbox_file)
+            writers = [m for m in evaluator if writes_results_file(m)]
+            if not writers:
+                sys.exit(f'error: --out {args.out}: a .json is written by metrics with a '
+                         f'results_file (CocoDetMetric); test_evaluator has '
+                         f'{[m.get("type") for m in evaluator]}. Give a .pkl to dump the '
+                         'predictions')
+            for metric in writers:
+                metric['results_file'] = args.out
+        else:
+            cfg.test_evaluator = evaluator + [dict(type='DumpResults', out_file_path=args.out)]
     try:
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()

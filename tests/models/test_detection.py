@@ -240,3 +240,12 @@ def test_checkpoint_of_another_task_is_named():
     check_hrnet_archs(det, det.state_dict(), 'det.pth')  # its own checkpoint passes
     backbone_only = {k: v for k, v in det.state_dict().items() if k.startswith('backbone.')}
     check_hrnet_archs(pose, backbone_only, 'backbone.pth')
+
+
+def test_class_count_of_the_dataset_is_checked():
+    model = MODELS.build(faster_cfg())  # 80 classes
+    model.check_dataset_meta(dict(classes=tuple(str(i) for i in range(80))))
+    with pytest.raises(ConfigError, match=r'the train dataset has 3 classes \(person, sports '
+                       r'ball, kite\) but the detection head 80: set model.head.num_classes=3'):
+        model.check_dataset_meta(dict(classes=('person', 'sports ball', 'kite')),
+                                 'the train dataset')

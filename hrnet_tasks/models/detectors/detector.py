@@ -41,6 +41,10 @@ class Detector(BaseModel):
         self.head = build_head(head, self.backbone)
         self.test_cfg = dict(test_cfg or {})
 
+    def check_dataset_meta(self, meta: Optional[dict], source: str = 'the dataset'):
+        """One-line error when the dataset does not fit the head (its class count)."""
+        self.head.check_dataset_meta(meta, source)
+
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
         if mode == 'tensor':
             return self.head(self.backbone(inputs))

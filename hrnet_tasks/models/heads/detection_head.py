@@ -119,6 +119,14 @@ class DetectionHead(BaseHead):
                                         num_classes + 1 if self.two_stage else num_classes,
                                         **cfg)
 
+    def check_dataset_meta(self, meta, source: str = 'the dataset'):
+        """One-line error when the dataset's class count is not the head's."""
+        classes = (meta or {}).get('classes')
+        if classes is not None and len(classes) != self.num_classes:
+            raise ConfigError(f'{source} has {len(classes)} classes ({", ".join(classes[:5])}'
+                              f'{", ..." if len(classes) > 5 else ""}) but the detection head '
+                              f'{self.num_classes}: set model.head.num_classes={len(classes)}')
+
     # ------------------------------------------------------------------ inputs
     @staticmethod
     def image_list(maps: Dict[str, torch.Tensor], data_samples) -> ImageList:
