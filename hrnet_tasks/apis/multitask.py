@@ -61,10 +61,13 @@ def _to_result(model, name: str, sample):
     head = model.heads[name]
     kind = head.backbone_output
     model = _task_view(model, name)
-    if 'pred_keypoints' in sample and kind == 'highest':
-        kpts = np.concatenate([sample.pred_keypoints, sample.pred_keypoint_scores[..., None]], -1)
-        order = np.argsort(-sample.pred_scores, kind='stable')
-        return PoseResult(kpts[order], sample.pred_scores[order],
+    if head.pred_field('pred_keypoints') in sample and head.label_field == 'gt_heatmaps':
+        # the head's own fields: two pose heads write under their pred_prefix
+        fields = [sample.get(head.pred_field(f)) for f in
+                  ('pred_keypoints', 'pred_keypoint_scores', 'pred_scores')]
+        kpts = np.concatenate([fields[0], fields[1][..., None]], -1)
+        order = np.argsort(-fields[2], kind='stable')
+        return PoseResult(kpts[order], fields[2][order],
                           list(pose_metainfo(model)['keypoint_names']))
     if 'pred_sem_seg' in sample and kind == 'concat':
         classes, palette = _seg_classes(model, head)

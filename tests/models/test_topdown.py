@@ -220,6 +220,11 @@ def test_two_pose_heads_in_one_multitask_model_keep_their_predictions():
     topdown.process(None, [out.to_dict()])
     np.testing.assert_array_equal(topdown.results[0]['keypoints'], out.td_pred_keypoints[0])
     assert len(bottomup.results[0]['scores']) == len(out.bu_pred_scores)
+    # the joint inference API reads each head's own fields too
+    from hrnet_tasks.apis.multitask import _to_result
+    td, bu = _to_result(model, 'topdown', out), _to_result(model, 'bottomup', out)
+    np.testing.assert_array_equal(td.keypoints[0, :, :2], out.td_pred_keypoints[0])
+    assert len(bu) == len(out.bu_pred_scores)
 
 
 def test_backbone_of_a_classification_run_starts_top_down(tmp_path):
