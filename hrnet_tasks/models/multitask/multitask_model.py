@@ -20,12 +20,9 @@ from hrnet_tasks.registry import MODELS
 
 
 def label_field(head) -> str:
-    """The data-sample field holding a head's training labels: ``head.label_field`` when
-    the head names it, else by the output it consumes (segmentation heads: 'concat')."""
-    if getattr(head, 'label_field', None):
-        return head.label_field
-    return {'highest': 'gt_heatmaps', 'concat': 'gt_sem_seg', 'all': 'gt_label'}[
-        head.backbone_output]
+    """The data-sample field holding a head's training labels (``BaseHead.label_field``:
+    by the output the head consumes unless the head names its own)."""
+    return head.label_field
 
 
 def _meta(sample, key):
