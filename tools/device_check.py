@@ -1,6 +1,6 @@
 """The GPU check of tools/device_check.sh (which installs the wheels and calls this).
 
-    python tools/device_check.py [--dry-run] [--budget-s 480] [--steps a b c d compile]
+    python tools/device_check.py [--dry-run] [--budget-s 480] [--steps a b c d det compile]
 
 Steps (each one is recorded, a failure does not stop the others):
   a  30 AMP training iterations of each tiny config (cls, pose, seg, multitask when it
@@ -13,6 +13,8 @@ Steps (each one is recorded, a failure does not stop the others):
      autocast) + channels_last, against timm's same arch.
   d  tools/benchmark.py pose: HigherHRNet-W32 at 512, flip-test forward and decode per
      640x480 image.
+  det  tools/benchmark.py det: Faster R-CNN HRNetV2p-W18 / -W32 images/s at 800x1333 next
+     to torchvision's fasterrcnn_resnet50_fpn (1000 and, like ours, 2000 proposals).
   compile  step c's runs again with --compile (ratio vs eager, compile time), last, and
      only while the time budget lasts.
 
@@ -291,6 +293,18 @@ def step_d(dry: bool, device: str) -> dict:
                 peak_mem_mib=data.get('peak_mem_mib'))
 
 
+def step_det(dry: bool, device: str) -> dict:
+    log('[det] Faster R-CNN HRNetV2p vs torchvision R50-FPN')
+    argv = ['det', '--device', device]
+    argv += ['--configs', 'configs/tiny/det.py', '--height', '128', '--width', '160',
+             '--repeats', '1', '--warmup', '0', '--min-time', '0'] if dry else \
+        ['--tv-proposals', '1000', '2000', '--repeats', '5', '--warmup', '2', '--min-time', '1']
+    data = bench(argv)
+    return dict(img_s={r['model']: round(r['img_s'], 3) for r in data['results']},
+                ratios={k: round(v, 3) for k, v in data['ratios'].items()},
+                peak_mem_mib=data.get('peak_mem_mib'))
+
+
 # ------------------------------------------------------------------------------------ main
 
 def environment(device: str) -> dict:
@@ -327,8 +341,8 @@ def main(argv=None):
     parser.add_argument('--budget-s', type=float, default=420,
                         help='start no compile run after this many seconds (one inductor '
                         'compile can take minutes; the device call is limited to 600 s)')
-    parser.add_argument('--steps', nargs='+', default=['a', 'b', 'c', 'd', 'compile'],
-                        choices=['a', 'b', 'c', 'd', 'compile'])
+    parser.add_argument('--steps', nargs='+', default=['a', 'b', 'c', 'd', 'det', 'compile'],
+                        choices=['a', 'b', 'c', 'd', 'det', 'compile'])
     args = parser.parse_args(argv)
     start = time.perf_counter()
     os.chdir(ROOT)
@@ -344,6 +358,7 @@ def main(argv=None):
         b=lambda: step_b(args.dry_run, tmp, 300),
         c=lambda: backbone_runs(args.dry_run, device, compile_=False),
         d=lambda: step_d(args.dry_run, device),
+        det=lambda: step_det(args.dry_run, device),
         compile=lambda: backbone_runs(args.dry_run, device, compile_=True,
                                       deadline=math.inf if args.dry_run
                                       else start + args.budget_s))

@@ -28,10 +28,11 @@ def test_device_check_dry_run(tiny_data, tmp_path):
     # (b) torchrun --dist with one process gives the single-process val metric
     assert summary['b']['dist1_equals_single'] is True, summary['b']
     assert summary['b']['single']['metric'] is not None
-    # (c) backbone vs timm, (d) pose forward + decode, and --compile
+    # (c) backbone vs timm, (d) pose forward + decode, (det) vs torchvision, and --compile
     train = summary['c']['w18_small_v1_train']
     assert train['img_s']['timm'] > 0 and train['ratios']['ratio vs timm'] > 0
     assert summary['d']['ratios']['forward+decode ms 128'] > 0
+    assert summary['det']['ratios']['det / tv R50-FPN'] > 0  # detection vs torchvision
     compiled = summary['compile']['w18_small_v1_infer']
     assert compiled['ratios']['compile vs eager'] > 0 and compiled['ratios']['compile time s'] > 0
     assert set(summary['goals']) >= {'w32_amp_train_img_s', 'min_ratio_vs_timm',
