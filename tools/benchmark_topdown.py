@@ -1,24 +1,27 @@
 """``tools/benchmark.py topdown``: persons/s of top-down pose and the share of decoding.
 
     python tools/benchmark.py topdown [--config CFG] [--arch ARCH] [--batch 32]
-                                  [--people-per-image 8] [--no-flip] [--repeats R] ...
+                                  [--people-per-image 8] [--flip | --no-flip] [--repeats R] ...
 
 Candidates, timed interleaved on the same batch of crops (random weights, BN in eval
 mode):
 
 * ``forward fp32``: ``TopdownPoseEstimator.forward_test`` (backbone + head on the crops and,
-  with the flip test, on their mirror images; the maps averaged): the network's share of
-  ``mode='predict'``;
+  with the flip test (default: the config's ``model.test_cfg.flip_test``), on their mirror
+  images; the maps averaged): the network's share of ``mode='predict'``;
 * ``forward fast``: the same on :func:`hrnet_tasks.apis.optimize_model` (BN folded into the
   convs, channels_last, bf16 autocast where the CPU has native bf16): the fast CPU path;
 * ``decode+nms``: the codec's decoding of the batch's maps, the mapping back to image
   pixels, then per image (``--people-per-image`` crops each) the rescoring and OKS-NMS of
-  :class:`~hrnet_tasks.evaluation.TopdownCocoMetric`; the maps are Gaussian targets of
-  random poses plus noise, so decoding does the work it does on trained output.
+  :class:`~hrnet_tasks.evaluation.TopdownCocoMetric` (COCO's 17 keypoints; other keypoint
+  sets, e.g. faces, are decoded and rescored without OKS-NMS, which needs COCO sigmas); the
+  maps are Gaussian targets of random poses of the head's K keypoints plus noise, so decoding
+  does the work it does on trained output.
 
 Throughput is persons (crops) per second; the last line is ``decode+nms % of forward fp32``
 (goal: below 5).
 """
+import argparse
 import os.path as osp
 
 
@@ -30,12 +33,15 @@ def add_parser(subparsers, bench):
     p.add_argument('--arch', help='override the backbone arch (e.g. w18_small_v1)')
     p.add_argument('--people-per-image', type=int, default=8,
                    help='crops per image for the OKS-NMS grouping (default 8)')
-    p.add_argument('--no-flip', action='store_true', help='forward without the flip test')
+    p.add_argument('--flip', action=argparse.BooleanOptionalAction, default=None,
+                   help='with / without the flip test (default: the config\'s '
+                   'model.test_cfg.flip_test)')
     bench.add_model_timing_args(p, batch_help='crops per batch (default 32)')
     p.set_defaults(func=lambda args: run(args, bench), batch=32)
 
 
-def synthetic_batch(codec, batch: int, people_per_image: int, seed: int = 0):
+def synthetic_batch(codec, num_keypoints: int, batch: int, people_per_image: int,
+                    seed: int = 0):
     """Heatmaps (B, K, H, W) of random poses (codec targets + noise) and the samples'
     metadata a decoder needs (warp matrices of random boxes, box scores, image ids)."""
     import numpy as np
@@ -45,9 +51,9 @@ def synthetic_batch(codec, batch: int, people_per_image: int, seed: int = 0):
     w_in, h_in = codec.input_size
     maps, metas = [], []
     for i in range(batch):
-        joints = np.stack([rng.uniform(0.1, 0.9, 17) * w_in, rng.uniform(0.1, 0.9, 17) * h_in],
-                          -1)[None]
-        hm = codec.encode(joints, np.ones((1, 17)))['heatmaps']
+        joints = np.stack([rng.uniform(0.1, 0.9, num_keypoints) * w_in,
+                           rng.uniform(0.1, 0.9, num_keypoints) * h_in], -1)[None]
+        hm = codec.encode(joints, np.ones((1, num_keypoints)))['heatmaps']
         maps.append(hm + rng.normal(0, 0.02, hm.shape).astype(np.float32))
         center, side = rng.uniform(100, 500, 2), rng.uniform(50, 300)
         metas.append(dict(img_id=i // people_per_image, id=i,
@@ -74,16 +80,20 @@ def run(args, bench):
         cfg.model.backbone.arch = args.arch
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(args.device).eval()
-    model.test_cfg['flip_test'] = not args.no_flip
+    if args.flip is not None:
+        model.test_cfg['flip_test'] = args.flip
+    flip = model.test_cfg.get('flip_test', True)
     model.cfg, model.dataset_meta = cfg, None
     fast = optimize_model(model)
     codec = model.codec
     w_in, h_in = codec.input_size
     x = torch.randn(args.batch, 3, h_in, w_in, device=args.device)
     x_fast = x.contiguous(memory_format=torch.channels_last)
-    maps, metas = synthetic_batch(codec, args.batch, args.people_per_image)
-    metric = TopdownCocoMetric()
-    metric.dataset_meta = parse_pose_metainfo(COCO_METAINFO)
+    k = model.head.num_keypoints
+    maps, metas = synthetic_batch(codec, k, args.batch, args.people_per_image)
+    coco = k == len(COCO_METAINFO['keypoint_names'])
+    metric = TopdownCocoMetric(nms_mode='oks_nms' if coco else 'none')
+    metric.dataset_meta = parse_pose_metainfo(COCO_METAINFO) if coco else {}
 
     def decode_and_nms():
         kpts, scores = codec.batch_decode(maps)
@@ -103,12 +113,13 @@ def run(args, bench):
         bench.Candidate('forward fast', f'infer {"bf16" if bf16 else "fp32"} NHWC BN-folded',
                         bench.inference_step(lambda: fast.forward_test(x_fast), args.device,
                                              bf16), args.batch),
-        bench.Candidate('decode+nms', f'{args.people_per_image} crops / image',
-                        decode_and_nms, args.batch),
+        bench.Candidate('decode+nms', f'{args.people_per_image} crops / image'
+                        + ('' if coco else f', {k} keypoints, no NMS'), decode_and_nms,
+                        args.batch),
     ]
     env = bench.environment(args)
     print(f'topdown: {osp.basename(args.config)} ({cfg.model.backbone.arch}), crops '
-          f'{w_in}x{h_in}, batch {args.batch}, flip test {not args.no_flip}, torch '
+          f'{w_in}x{h_in}, batch {args.batch}, flip test {flip}, torch '
           f'{env["torch"]}, {env["threads"]} threads, device {args.device}; warm-up '
           f'{args.warmup}, {args.repeats} interleaved rounds of >= {args.min_time}s (median); '
           f'cpu: {env["cpu_capability"]}', flush=True)
@@ -119,6 +130,6 @@ def run(args, bench):
               'decode+nms % of forward fp32': 100 * decode.median_s / fp32.median_s}
     bench.report(cands, ratios, '(img/s = persons/s)', args.json,
                  dict(command='topdown', config=args.config, arch=cfg.model.backbone.arch,
-                      batch=args.batch, flip=not args.no_flip,
+                      batch=args.batch, flip=flip,
                       people_per_image=args.people_per_image, **env))
     return cands, ratios

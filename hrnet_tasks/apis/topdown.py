@@ -10,6 +10,7 @@ config, COCO results) come in through :func:`read_bboxes`.
 """
 import json
 import os.path as osp
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
@@ -91,17 +92,48 @@ def infer_topdown(model, images) -> List[TopdownPoseResult]:
     return [inference_topdown(model, image) for image in images]
 
 
+def _image_id(image: str):
+    """The number in an image's file name (COCO: 000000123456.jpg -> 123456), else None."""
+    found = re.search(r'(\d+)', osp.splitext(osp.basename(image))[0])
+    return int(found.group(1)) if found else None
+
+
+def _by_image_id(path: str, entries: list, images: Sequence[str]) -> dict:
+    """Detection results over many images (``tools/test.py --out``: ``image_id``,
+    ``category_id``, ...) -> image -> its person entries, matched by the id in its name."""
+    per_id = {}
+    for entry in entries:
+        if int(entry.get('category_id', 1)) == 1:  # COCO person
+            per_id.setdefault(int(entry['image_id']), []).append(entry)
+    ids = {image: _image_id(image) for image in images}
+    if not any(i in per_id for i in ids.values()):
+        raise ValueError(f'{path} holds detections of image ids {sorted(per_id)[:3]}... but '
+                         f'none of {[i for i in ids.values()]} (the numbers in the image file '
+                         'names): give the detections of these images')
+    return {image: per_id.get(i, []) for image, i in ids.items()}
+
+
 def read_bboxes(path: str, images: Sequence[str]) -> Dict[str, tuple]:
-    """Person boxes per image from a JSON file: a list of boxes for a single image, or a
-    dict image path (or file name) -> list of boxes; a box is ``[x, y, w, h]`` (COCO) or a
-    COCO detection result ``{"bbox": [x, y, w, h], "score": s, ...}``. Returns image ->
-    (boxes (P, 4) x1 y1 x2 y2, scores (P,)); raises ``ValueError`` naming the file."""
+    """Person boxes per image from a JSON file:
+
+    * a list of boxes for a single image;
+    * COCO detection results over many images (a list of dicts with ``image_id``, as
+      ``tools/test.py --out`` writes): each image takes the person (``category_id`` 1)
+      entries of the id in its file name (``000000123456.jpg`` -> 123456);
+    * a dict image path (or file name) -> list of boxes.
+
+    A box is ``[x, y, w, h]`` (COCO) or a COCO detection result ``{"bbox": [x, y, w, h],
+    "score": s, ...}``. Returns image -> (boxes (P, 4) x1 y1 x2 y2, scores (P,)); raises
+    ``ValueError`` naming the file."""
     try:
         with open(path) as f:
             data = json.load(f)
     except (OSError, ValueError) as exc:
         raise ValueError(f'cannot read the boxes file {path}: {exc}') from None
-    if isinstance(data, list):
+    if isinstance(data, list) and data and all(isinstance(e, dict) and 'image_id' in e
+                                               for e in data):
+        data = _by_image_id(path, data, images)
+    elif isinstance(data, list):
         if len(images) != 1:
             raise ValueError(f'{path} is one list of boxes, for one image, but {len(images)} '
                              'images were given: make it a dict image -> boxes')
