@@ -6,6 +6,7 @@ from typing import Dict, List
 import numpy as np
 
 from hrnet_tasks.apis.classification import ClassificationResult, class_names, topk_legend
+from hrnet_tasks.apis.detection import DetectionResult, draw_detections
 from hrnet_tasks.apis.drawing import DrawStyle, add_legend, draw_people, upscale
 from hrnet_tasks.apis.inference import TaskAdapter, collate_and_predict, load_inputs, register_task
 from hrnet_tasks.apis.pose import PoseResult, people_legend, pose_metainfo
@@ -16,7 +17,7 @@ from hrnet_tasks.models.multitask import MultiTaskModel
 @dataclass
 class MultiTaskResult:
     """Head name -> that task's result (``PoseResult``, ``SegmentationResult``,
-    ``ClassificationResult``), all for the same image."""
+    ``ClassificationResult``, ``DetectionResult``), all for the same image."""
     tasks: Dict[str, object]
 
     def __getitem__(self, name: str):
@@ -81,6 +82,12 @@ def _to_result(model, name: str, sample):
 
 
 def infer_multitask(model, images) -> List[MultiTaskResult]:
+    from hrnet_tasks.apis.detect_pose import detect_then_pose, head_named, is_detect_pose_model
+    if is_detect_pose_model(model):
+        # detection + top-down heads: the person boxes of the image, then their poses
+        det, pose = head_named(model, 'det'), head_named(model, 'topdown')
+        return [MultiTaskResult({det: r.detections, pose: r.poses})
+                for r in (detect_then_pose(model, model, image) for image in images)]
     from_path, from_array = _pipelines(model.cfg)
     samples = collate_and_predict(model, load_inputs(images, from_path, from_array))
     return [MultiTaskResult({name: _to_result(model, name, s) for name in model.heads})
@@ -106,6 +113,8 @@ def draw_multitask(image: np.ndarray, result: MultiTaskResult, model=None,
             legend += [(None, f'{name}:')] + people_legend(res.scores, drawn, style)
         elif isinstance(res, ClassificationResult):
             legend += [(None, f'{name}:')] + topk_legend(res, style.topk)
+        elif isinstance(res, DetectionResult):
+            legend += [(None, f'{name}:')] + draw_detections(canvas, res, scale, style)
     return add_legend(canvas, legend)
 
 

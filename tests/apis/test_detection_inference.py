@@ -64,3 +64,14 @@ def test_detect_then_pose(models, kind):
 def test_detect_then_pose_names_a_wrong_model(models):
     with pytest.raises(ValueError, match='needs a Detector .* not TopdownPoseEstimator'):
         detect_then_pose(models['pose'], models['pose'], IMAGE)
+
+
+def test_joint_model_inference_detects_then_poses(models):
+    from hrnet_tasks.apis import MultiTaskResult
+    joint = models['joint']
+    result = inference(joint, IMAGE)
+    assert isinstance(result, MultiTaskResult) and set(result.tasks) == {'det', 'topdown'}
+    people = result['det'].select(0.5, classes=['person'])
+    assert len(result['topdown']) == len(people) > 0
+    picture = task_of(joint).draw(cv2.imread(IMAGE), result, joint, style=DrawStyle())
+    assert picture.shape[0] >= 480
