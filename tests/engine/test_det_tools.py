@@ -103,3 +103,24 @@ def test_onnx_export_matches_pytorch(det_run, tmp_path, capsys):
     diff, scale = export.check(wrapper, str(tmp_path / 'fcos.onnx'), (128, 160), 1,
                                export.picture_input(fcos, IMAGE, (128, 160)))
     assert names == ['boxes', 'scores', 'labels'] and scale > 0 and diff < 1e-3 * scale
+
+
+def test_demo_detects_then_poses(det_run, tmp_path, capsys):
+    """tools/demo.py POSE_CFG POSE_CKPT IMAGE --det-config/--det-checkpoint, and the same
+    boxes through --bboxes from tools/test.py's results file."""
+    work, _ = det_run
+    pose_cfg = 'configs/tiny/topdown.py'
+    torch.manual_seed(0)
+    pose = MODELS.build(Config.fromfile(osp.join(ROOT, pose_cfg)).model)
+    pose_ckpt = tmp_path / 'pose.pth'
+    torch.save(dict(state_dict=pose.state_dict()), pose_ckpt)
+    demo = tool('demo')
+    png = tmp_path / 'det_pose.png'
+    demo.main([pose_cfg, str(pose_ckpt), IMAGE, '--det-config', CFG, '--det-checkpoint',
+               str(work / 'epoch_1.pth'), '--det-score-thr', '0.0', '--out', str(png)])
+    out = capsys.readouterr().out
+    boxes, posed = (int(v) for v in re.search(r'DetectPoseResult\((\d+) boxes, (\d+) people',
+                                              out).groups())
+    assert posed <= boxes and cv2.imread(str(png)).shape[0] >= 480
+    with pytest.raises(SystemExit, match='--det-config and --det-checkpoint go together'):
+        demo.main([pose_cfg, str(pose_ckpt), IMAGE, '--det-config', CFG])
