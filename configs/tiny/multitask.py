@@ -24,7 +24,7 @@ model = dict(
         pose=dict(codec=codec,
                   loss_ae=dict(type='AssociativeEmbeddingLoss', push_type='exp',
                                push_weight=1e-2, pull_weight=1e-2))),
-    loss_balance='fixed',
+    loss_balance='loss_norm',  # docs/multitask_balancing.md: the measured default
 )
 train_pipeline = [
     dict(type='LoadImage'),

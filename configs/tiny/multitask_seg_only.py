@@ -3,6 +3,7 @@
 _base_ = ['./multitask.py']
 model = dict(heads=dict(_delete_=True, seg={{_base_.model.heads.seg}}),
              loss_weights=dict(_delete_=True, seg=1.0),
+             loss_balance='fixed',  # a single head: its plain loss, not the joint default
              test_cfg=dict(_delete_=True, seg=dict(mode='whole')))
 val_evaluator = [dict(type='IoUMetric', prefix='seg')]
 test_evaluator = val_evaluator
