@@ -15,7 +15,9 @@ weights_backbone=None``), in eval mode, and timed interleaved on the same image 
   transform (normalise, a resize to the same size, padding to 32) and its
   test default of 1000 proposals (``--tv-proposals 1000 2000`` adds one with ours' 2000).
 
-The last lines are ``<config> / tv R50-FPN[ 2000p]`` img/s ratios (> 1: ours is faster).
+The last lines are ``<config> / tv R50-FPN[ 2000p]`` img/s ratios (> 1: ours is faster); on
+the CPU the ``cpu-time`` lines give the same ratios from the CPU seconds each step used
+(``time.process_time``), which a shared machine's load moves far less than wall time.
 """
 import argparse
 import os.path as osp
@@ -38,6 +40,30 @@ def add_parser(subparsers, bench):
     p.add_argument('--seed', type=int, default=0)
     bench.add_model_timing_args(p, batch_help='images per batch (default 1)')
     p.set_defaults(func=lambda args: run(args, bench))
+
+
+def track_cpu_time(cands) -> dict:
+    """Wrap every candidate's step to record its CPU seconds (``time.process_time``, all of
+    this process's threads) per call: on a shared machine the CPU time a step needs moves
+    far less with the load than its wall time. Returns name -> list of seconds."""
+    cpu = {c.name: [] for c in cands}
+    for cand in cands:
+        def step(fn=cand.step, record=cpu[cand.name]):
+            t0 = time.process_time()
+            fn()
+            record.append(time.process_time() - t0)
+        cand.step = step
+    return cpu
+
+
+def cpu_ratios(cands, cpu: dict, pairs) -> dict:
+    """``'cpu-time <a> / <b>'``: median CPU seconds per step of b over a's (> 1: a is
+    cheaper), for each (a, b) in ``pairs``; the medians are printed."""
+    import statistics
+    median = {c.name: statistics.median(cpu[c.name]) / c.batch for c in cands}
+    for name, value in median.items():
+        print(f'CPU s per image {name}: {value:.2f}')
+    return {f'cpu-time {a} / {b}': median[b] / median[a] for a, b in pairs}
 
 
 def name_of(config: str) -> str:
@@ -87,6 +113,7 @@ def run(args, bench):
                                      args.batch))
         models[name] = tv
     env = bench.environment(args)
+    cpu = track_cpu_time(cands) if args.device == 'cpu' else None
     params = {name: sum(p.numel() for p in m.parameters()) for name, m in models.items()}
     print(f'det: {args.height}x{args.width} images, batch {args.batch}, torch {env["torch"]}, '
           f'{env["threads"]} threads, device {args.device}; warm-up {args.warmup}, '
@@ -101,9 +128,10 @@ def run(args, bench):
         print(warning)
     for name, count in params.items():
         print(f'parameters {name}: {count:,}')
-    ours = cands[:len(args.configs)]
-    ratios = {f'{c.name} / {ref.name}': c.img_s / ref.img_s
-              for ref in cands[len(args.configs):] for c in ours}
+    ours, refs = cands[:len(args.configs)], cands[len(args.configs):]
+    ratios = cpu_ratios(cands, cpu, [(c.name, r.name) for r in refs for c in ours]) \
+        if cpu is not None else {}
+    ratios.update({f'{c.name} / {ref.name}': c.img_s / ref.img_s for ref in refs for c in ours})
     bench.report(cands, ratios, '', args.json,
                  dict(command='det', configs=args.configs, height=args.height,
                       width=args.width, batch=args.batch, tv_proposals=args.tv_proposals,
@@ -215,6 +243,7 @@ def run_detpose(args, bench):
     params = dict(joint=count(joint), detector=count(det), pose=count(pose),
                   separate=count(det) + count(pose), shared_backbone=count(joint.backbone))
     env = bench.environment(args)
+    cpu = track_cpu_time(cands) if args.device == 'cpu' else None
     print(f'detpose: {cfg.filename}, {w}x{h} image with {args.people} people, '
           f'torch {env["torch"]}, {env["threads"]} threads, device {args.device}', flush=True)
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -228,8 +257,11 @@ def run_detpose(args, bench):
     print(f'parameters: joint {params["joint"]:,} (backbone {params["shared_backbone"]:,}); '
           f'separate {params["separate"]:,} (detector {params["detector"]:,} + pose '
           f'{params["pose"]:,})')
-    ratios = {'parameters joint / separate': params['joint'] / params['separate'],
-              'time per image joint / separate': cands[0].median_s / cands[1].median_s}
+    ratios = {'parameters joint / separate': params['joint'] / params['separate']}
+    if cpu is not None:  # as 'time' below: joint over separate (< 1: the joint is cheaper)
+        ratios['cpu-time per image joint / separate'] = \
+            1 / cpu_ratios(cands, cpu, [(cands[0].name, cands[1].name)]).popitem()[1]
+    ratios['time per image joint / separate'] = cands[0].median_s / cands[1].median_s
     bench.report(cands, ratios, '', args.json,
                  dict(command='detpose', config=str(cfg.filename), people=args.people,
                       params=params, **env))
