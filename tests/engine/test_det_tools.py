@@ -15,8 +15,10 @@ from conftest import ROOT, run_tool
 from hrnet_tasks.registry import MODELS
 
 CFG = 'configs/tiny/det.py'
+# a one-iteration model scores every box low: keep them all, so the metric has some to rank
+KEEP_ALL = 'model.head.detector.box_score_thresh=0.0'
 SMALL = ['train_dataloader.dataset.indices=8', 'train_cfg.max_epochs=1',
-         'train_cfg.val_interval=1', 'val_dataloader.dataset.indices=5']
+         'train_cfg.val_interval=1', 'val_dataloader.dataset.indices=5', KEEP_ALL]
 IMAGE = 'data/tiny/det/val/000000100001.jpg'
 
 
@@ -36,7 +38,8 @@ def _ok(proc):
 @pytest.fixture(scope='module')
 def det_run(tiny_data, tmp_path_factory):
     work = tmp_path_factory.mktemp('det')
-    out = _ok(run_tool('tools/train.py', CFG, '--work-dir', str(work), '--cfg-options', *SMALL))
+    out = _ok(run_tool('tools/train.py', CFG, '--work-dir', str(work), '--seed', '0',
+                       '--cfg-options', *SMALL))
     return work, out
 
 
@@ -54,7 +57,7 @@ def test_test_tool_writes_coco_results_for_topdown(det_run, tmp_path):
     dets = tmp_path / 'dets.json'
     out = _ok(run_tool('tools/test.py', CFG, str(work / 'epoch_1.pth'), '--work-dir',
                        str(tmp_path), '--out', str(dets),
-                       '--cfg-options', 'test_dataloader.dataset.indices=4'))
+                       '--cfg-options', 'test_dataloader.dataset.indices=4', KEEP_ALL))
     entries = json.load(open(dets))
     assert f'wrote {len(entries)} detections of 4 images' in out
     assert entries and set(entries[0]) == {'image_id', 'category_id', 'bbox', 'score'}
@@ -93,6 +96,14 @@ def test_onnx_export_matches_pytorch(det_run, tmp_path, capsys):
     with pytest.raises(SystemExit, match='one image of a fixed size'):
         export.main([CFG, str(work / 'epoch_1.pth'), str(tmp_path / 'x.onnx'),
                      '--dynamic-batch'])
+
+    from hrnet_tasks.apis import init_model
+    keep_all = init_model(CFG, str(work / 'epoch_1.pth'),
+                          cfg_options={KEEP_ALL.split('=')[0]: 0.0})  # boxes to compare
+    wrapper, _ = export.export(keep_all, str(tmp_path / 'all.onnx'), (128, 160), False, 17)
+    diff, scale = export.check(wrapper, str(tmp_path / 'all.onnx'), (128, 160), 1,
+                               export.picture_input(keep_all, IMAGE, (128, 160)))
+    assert scale > 0 and diff < 1e-3 * scale
 
     cfg = Config.fromfile(osp.join(ROOT, 'configs/det/fcos_hrnetv2p_w18_1x_coco.py'))
     cfg.model.backbone.arch = 'w18_small_v1'
