@@ -146,6 +146,11 @@ def run(args, bench):
             print(f'  {case}: {people["found"]} people found, {people["kept"]} kept; decode '
                   f'{dec.median_s * 1e3:.1f} ms/image, decode/forward {ratio:.3f}{goal}')
             ratios[f'decode/forward {case} {size}'] = ratio
+        # the GPU goal (forward + decode <= 60 ms at 512) is read on the first synthetic case
+        first = by_name[f'decode {args.people[0]} people {size}']
+        ratios[f'forward+decode ms {size}'] = (fwd.median_s + first.median_s) * 1e3
+        print(f'  forward + decode ({args.people[0]} people): '
+              f'{ratios[f"forward+decode ms {size}"]:.1f} ms/image')
     settings = dict(command='pose', config=args.config, sizes=args.sizes, people=args.people,
                     max_instances=codec.max_instances,
                     people_found_kept={f'{case} {size}': v for (case, size), v in cases.items()},
