@@ -114,3 +114,38 @@ def test_lr_1e30_stops_the_run_in_one_line(tiny_data, tmp_path):
     for path in glob.glob(str(work / 'iter_*.pth')):  # saved during the skipped iterations too
         state = load_checkpoint_file(path)['state_dict']
         assert all(torch.isfinite(v).all() for k, v in state.items() if 'running' in k), path
+
+
+def _ddp_guard_worker(rank, world, init_file, out_dir):
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world)
+    torch.manual_seed(0)  # the same start on both ranks
+    model = DistributedDataParallel(nn.Linear(4, 4))
+    wrapper = OPTIM_WRAPPERS.build(dict(type='OptimWrapper',
+                                        optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+    seen = []
+    for step in range(3):
+        x = torch.randn(8, 4, generator=torch.Generator().manual_seed(10 * step + rank))
+        loss = model(x).pow(2).mean()
+        if step == 1 and rank == 1:  # only one rank diverges
+            loss = loss * float('nan')
+        # without the agreement rank 0 runs a backward that rank 1 skips: their DDP
+        # all-reduces fall out of step and the run fails (gloo: connection closed)
+        wrapper.update_params(loss)
+        seen.append(wrapper.loss_was_finite)
+    torch.save(dict(seen=seen, weights=[p.detach() for p in model.parameters()]),
+               osp.join(out_dir, f'rank{rank}.pth'))
+    dist.destroy_process_group()
+
+
+def test_two_ranks_agree_to_skip_when_one_loss_is_nonfinite(tmp_path):
+    import torch.multiprocessing as mp
+    mp.start_processes(_ddp_guard_worker, args=(2, str(tmp_path / 'init'), str(tmp_path)),
+                       nprocs=2, start_method='fork')
+    ranks = [torch.load(tmp_path / f'rank{r}.pth', weights_only=True) for r in range(2)]
+    # step 1 is skipped on both ranks (rank 0's own loss was finite), the others are taken
+    assert ranks[0]['seen'] == ranks[1]['seen'] == [True, False, True]
+    for a, b in zip(ranks[0]['weights'], ranks[1]['weights']):
+        assert torch.equal(a, b) and torch.isfinite(a).all()
