@@ -24,7 +24,9 @@ model = dict(
         pose=dict(codec=codec,
                   loss_ae=dict(type='AssociativeEmbeddingLoss', push_type='exp',
                                push_weight=1e-2, pull_weight=1e-2))),
-    loss_balance='loss_norm',  # docs/multitask_balancing.md: the measured default
+    # docs/multitask_balancing.md: the measured default (3 paired seeds); its log-variances get
+    # their own optimizer group from the full config's paramwise_cfg
+    loss_balance='uncertainty',
 )
 train_pipeline = [
     dict(type='LoadImage'),

@@ -43,8 +43,12 @@ val_evaluator = [dict(type='TaskMetric', task='cls', metric=dict(type='Accuracy'
 test_evaluator = val_evaluator
 
 # AdamW converges in a few CPU minutes here, as in configs/tiny/{cls,seg}.py
+# (loss_balance='uncertainty': its log-variances in their own group, 10x the lr, no weight decay,
+# as in configs/multitask/*.py; docs/multitask_balancing.md)
 optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='AdamW', lr=0.003, weight_decay=0.01))
+                     optimizer=dict(type='AdamW', lr=0.003, weight_decay=0.01),
+                     paramwise_cfg=dict(custom_keys={'loss_balancer': dict(lr_mult=10.0,
+                                                                           decay_mult=0.0)}))
 param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, T_max=8, eta_min=1e-5)]
 train_cfg = dict(by_epoch=True, max_epochs=8, val_interval=4)
 val_cfg = dict()
