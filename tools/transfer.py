@@ -88,6 +88,25 @@ def progress_note(durations, pending, running, free) -> str:
     return note
 
 
+def produced_by(needs: str, configs, work_root: str):
+    """The config of ``configs`` whose run writes the checkpoint ``needs``, or None."""
+    return next((c for c in configs if osp.abspath(needs).startswith(
+        osp.abspath(osp.join(work_root, config_name(c))) + os.sep)), None)
+
+
+def unmet_needs(configs, work_root: str) -> list:
+    """One line for each config that starts from a checkpoint which neither exists nor is
+    written by a listed run: said before the first run, not after the upstream ones."""
+    lines = []
+    for config in configs:
+        needs = transfer_info(config)['needs']
+        if needs and not osp.isfile(needs) and produced_by(needs, configs, work_root) is None:
+            lines.append(f'error: {config} starts from {needs}, which does not exist and which no '
+                         f'listed run writes under --work-root {work_root}: list its upstream '
+                         'config, or give the --work-root its path names')
+    return lines
+
+
 def run_all(configs, work_root, gpus, extra, skip_done):
     """Run configs respecting upstream dependencies; at most ``gpus`` at a time (1 on CPU)."""
     pending = list(configs)
@@ -104,12 +123,14 @@ def run_all(configs, work_root, gpus, extra, skip_done):
                 pending.remove(config)
                 continue
             if needs and not osp.isfile(needs):
-                upstream_pending = any(
-                    osp.abspath(needs).startswith(osp.abspath(osp.join(work_root, config_name(c))))
-                    for c in pending + list(running))
-                if upstream_pending:
+                if produced_by(needs, pending + list(running), work_root) is not None:
                     continue
-                raise FileNotFoundError(f'{config} starts from {needs}, which no run produces')
+                # its upstream run ended without writing the backbone (it failed)
+                print(f'[transfer] {config_name(config)} SKIPPED: {needs} was not written',
+                      flush=True)
+                failed.append(config)
+                pending.remove(config)
+                continue
             if not free:
                 break
             gpu = free.pop(0)
@@ -216,6 +237,9 @@ def main(argv=None):
             sys.exit(f'error: config not found: {config}')
     extra = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
     if not args.report_only:
+        unmet = unmet_needs(configs, args.work_root)
+        if unmet:
+            sys.exit('\n'.join(unmet))
         failed = run_all(configs, args.work_root, args.gpus, extra, args.skip_done)
         if failed:
             print(f'[transfer] {len(failed)} run(s) failed: {", ".join(map(config_name, failed))}')

@@ -59,3 +59,23 @@ def test_transfer_tool_table_and_plot(tiny_data, tmp_path):
     assert '| scratch | accuracy/top1 |' in table and '| from up | accuracy/top1 |' in table
     assert osp.getsize(tmp_path / 'runs' / 'transfer.png') > 1000
     assert osp.isfile(tmp_path / 'runs' / 'down' / 'backbone.pth')
+
+
+
+def test_transfer_tool_refuses_an_upstream_no_run_writes_before_any_run(tmp_path):
+    # a downstream config whose backbone checkpoint sits under another work root (as the
+    # preset's, under work_dirs/transfer, when --work-root is changed): one line, no run started
+    needs = tmp_path / 'elsewhere' / 'up' / 'backbone.pth'
+    down = tmp_path / 'down.py'
+    down.write_text(f"_base_ = ['{ROOT}/configs/tiny/cls.py']\n"
+                    "model = dict(backbone=dict(init_cfg=dict(type='Pretrained', "
+                    f"checkpoint='{needs}', prefix='backbone.')))\n")
+    runs = tmp_path / 'runs'
+    proc = run_tool('tools/transfer.py', 'configs/transfer/tiny_up_cls.py', str(down),
+                    '--work-root', str(runs), timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f'error: {down} starts from {needs}, which does not exist and which no listed run '
+        f'writes under --work-root {runs}: list its upstream config, or give the --work-root '
+        'its path names')
+    assert not runs.exists() or not any(runs.iterdir())  # nothing was started
