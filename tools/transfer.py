@@ -94,12 +94,13 @@ def produced_by(needs: str, configs, work_root: str):
         osp.abspath(osp.join(work_root, config_name(c))) + os.sep)), None)
 
 
-def unmet_needs(configs, work_root: str) -> list:
-    """One line for each config that starts from a checkpoint which neither exists nor is
-    written by a listed run: said before the first run, not after the upstream ones."""
+def unmet_needs(configs, needs_of: dict, work_root: str) -> list:
+    """One line for each config that starts from a checkpoint (``needs_of[config]``) which
+    neither exists nor is written by a listed run: said before the first run, not after the
+    upstream ones."""
     lines = []
     for config in configs:
-        needs = transfer_info(config)['needs']
+        needs = needs_of[config]
         if needs and not osp.isfile(needs) and produced_by(needs, configs, work_root) is None:
             lines.append(f'error: {config} starts from {needs}, which does not exist and which no '
                          f'listed run writes under --work-root {work_root}: list its upstream '
@@ -107,8 +108,9 @@ def unmet_needs(configs, work_root: str) -> list:
     return lines
 
 
-def run_all(configs, work_root, gpus, extra, skip_done):
-    """Run configs respecting upstream dependencies; at most ``gpus`` at a time (1 on CPU)."""
+def run_all(configs, needs_of, work_root, gpus, extra, skip_done):
+    """Run configs respecting upstream dependencies (``needs_of``: config -> the checkpoint
+    its backbone starts from, or None); at most ``gpus`` at a time (1 on CPU)."""
     pending = list(configs)
     running = {}  # config -> (Popen, gpu, start time)
     free = list(range(gpus)) if gpus else [None]
@@ -117,7 +119,7 @@ def run_all(configs, work_root, gpus, extra, skip_done):
     while pending or running:
         for config in list(pending):
             work_dir = osp.join(work_root, config_name(config))
-            needs = transfer_info(config)['needs']
+            needs = needs_of[config]
             if skip_done and osp.isfile(osp.join(work_dir, 'backbone.pth')):
                 print(f'[transfer] {config_name(config)}: done before, skipped')
                 pending.remove(config)
@@ -237,10 +239,12 @@ def main(argv=None):
             sys.exit(f'error: config not found: {config}')
     extra = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
     if not args.report_only:
-        unmet = unmet_needs(configs, args.work_root)
+        # each config parsed once here, not on every pass of the scheduling loop
+        needs_of = {config: transfer_info(config)['needs'] for config in configs}
+        unmet = unmet_needs(configs, needs_of, args.work_root)
         if unmet:
             sys.exit('\n'.join(unmet))
-        failed = run_all(configs, args.work_root, args.gpus, extra, args.skip_done)
+        failed = run_all(configs, needs_of, args.work_root, args.gpus, extra, args.skip_done)
         if failed:
             print(f'[transfer] {len(failed)} run(s) failed: {", ".join(map(config_name, failed))}')
     md, png = report(collect(configs, args.work_root), args.out_dir or args.work_root)
