@@ -247,7 +247,10 @@ def main(argv=None):
         failed = run_all(configs, needs_of, args.work_root, args.gpus, extra, args.skip_done)
         if failed:
             print(f'[transfer] {len(failed)} run(s) failed: {", ".join(map(config_name, failed))}')
-    md, png = report(collect(configs, args.work_root), args.out_dir or args.work_root)
+    groups = collect(configs, args.work_root)
+    if not groups:  # every run failed (or --report-only found none): no table, no plot
+        sys.exit(f'error: no run under {args.work_root} has logged metrics; nothing to report')
+    md, png = report(groups, args.out_dir or args.work_root)
     print(open(md).read())
     print(f'wrote {md} and {png}')
 

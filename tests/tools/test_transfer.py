@@ -61,7 +61,6 @@ def test_transfer_tool_table_and_plot(tiny_data, tmp_path):
     assert osp.isfile(tmp_path / 'runs' / 'down' / 'backbone.pth')
 
 
-
 def test_transfer_tool_refuses_an_upstream_no_run_writes_before_any_run(tmp_path):
     # a downstream config whose backbone checkpoint sits under another work root (as the
     # preset's, under work_dirs/transfer, when --work-root is changed): one line, no run started
@@ -79,3 +78,24 @@ def test_transfer_tool_refuses_an_upstream_no_run_writes_before_any_run(tmp_path
         f'writes under --work-root {runs}: list its upstream config, or give the --work-root '
         'its path names')
     assert not runs.exists() or not any(runs.iterdir())  # nothing was started
+
+
+def test_a_failed_upstream_run_skips_its_downstream_config(tmp_path):
+    up = tmp_path / 'up.py'  # fails when its model is built, before any training
+    up.write_text(f"_base_ = ['{ROOT}/configs/tiny/cls.py']\n"
+                  "model = dict(backbone=dict(arch='no_such_arch'))\n")
+    runs = tmp_path / 'runs'
+    down = tmp_path / 'down.py'
+    down.write_text(f"_base_ = ['{ROOT}/configs/tiny/cls.py']\n"
+                    "model = dict(backbone=dict(init_cfg=dict(type='Pretrained', "
+                    f"checkpoint='{runs}/up/backbone.pth', prefix='backbone.')))\n")
+    proc = run_tool('tools/transfer.py', str(up), str(down), '--work-root', str(runs),
+                    timeout=300)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'up FAILED' in proc.stdout
+    assert f'[transfer] down SKIPPED: {runs}/up/backbone.pth was not written' in proc.stdout
+    assert '[transfer] 2 run(s) failed: up, down' in proc.stdout
+    assert 'start down' not in proc.stdout
+    # with no run left to report on, one line instead of an empty table and plot
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f'error: no run under {runs} has logged metrics; nothing to report')
